@@ -1,0 +1,38 @@
+/**
+ * The interface every dataset implements: a set of images whose generating factors are known (dSprites, 3DTeapots),
+ * or unknown (CelebA: `factors` is empty). Metrics ask it for "images where factor k is held fixed".
+ */
+import type * as tf from "@tensorflow/tfjs";
+import type { Rng } from "../rng.ts";
+
+export interface FactorSpec {
+  name: string;
+  kind: "discrete" | "continuous";
+  /** The value grid where the dataset has one (dSprites); otherwise undefined and `range` is set. */
+  values?: number[];
+  /** [lo, hi] of a continuous factor without a grid (3DTeapots). */
+  range?: [number, number];
+}
+
+export interface GroundTruthData {
+  name: string;
+  /** [height, width, channels], NHWC. */
+  imageShape: [number, number, number];
+  /** Pixel value range of `observe`'s output: [0, 1] for dSprites/3DTeapots, [-1, 1] for CelebA. */
+  valueRange: [number, number];
+  factors: FactorSpec[];
+  /** Number of grid points (dSprites: 737,280), when the dataset is a finite grid. */
+  size?: number;
+  /** n rows of factor VALUES (n × factors.length, row-major), drawn from the data distribution. */
+  sampleFactors(n: number, rng: Rng): Float32Array;
+  /** Images for the given factor rows (row-major n × factors.length), as an NHWC float tensor. Caller disposes. */
+  observe(factors: Float32Array): tf.Tensor4D;
+  /** For grid datasets: factor class ids of a flat index, and back. */
+  indexToClasses?(index: number): number[];
+  classesToIndex?(classes: number[]): number;
+  /**
+   * Integer class ids of factor values (n × factors.length), for metrics that need discrete labels. Grid factors map to
+   * their grid index; continuous factors without a grid are binned into `bins` equal-width bins over their range.
+   */
+  factorClasses(factors: Float32Array, bins?: number): Int32Array;
+}
