@@ -35,4 +35,36 @@ export interface GroundTruthData {
    * their grid index; continuous factors without a grid are binned into `bins` equal-width bins over their range.
    */
   factorClasses(factors: Float32Array, bins?: number): Int32Array;
+  /**
+   * Tensor-free fast path for the batch iterator and metrics: images of flat indices (grid datasets, cached sets),
+   * NHWC row-major in `valueRange`, written into `out` when given (length n × h × w × c) so loops need not allocate.
+   */
+  images?(indices: Int32Array, out?: Float32Array): Float32Array;
+  /** Tensor-free `observe`: images for factor rows, NHWC row-major, into `out` when given. */
+  render?(factors: Float32Array, out?: Float32Array): Float32Array;
+}
+
+/** The common `factorClasses` rule: grid factors map to the nearest grid index, ranges to `bins` equal-width bins. */
+export function classesOfFactors(specs: FactorSpec[], factors: Float32Array, bins = 20): Int32Array {
+  const k = specs.length;
+  if (factors.length % k !== 0) throw new Error(`factorClasses: ${factors.length} values is not a multiple of ${k}`);
+  const out = new Int32Array(factors.length);
+  for (let j = 0; j < k; j++) {
+    const spec = specs[j];
+    for (let i = j; i < factors.length; i += k) {
+      const v = factors[i];
+      if (spec.values) {
+        let best = 0, bestD = Infinity;
+        for (let c = 0; c < spec.values.length; c++) {
+          const d = Math.abs(spec.values[c] - v);
+          if (d < bestD) [best, bestD] = [c, d];
+        }
+        out[i] = best;
+      } else {
+        const [lo, hi] = spec.range ?? [0, 1];
+        out[i] = Math.min(bins - 1, Math.max(0, Math.floor(((v - lo) / (hi - lo)) * bins)));
+      }
+    }
+  }
+  return out;
 }

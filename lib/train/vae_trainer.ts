@@ -1,0 +1,536 @@
+/**
+ * Training loop of the VAE baselines (FactorVAE and beta-VAE), as the released `FactorVAE.train` (paper-facts §4): per
+ * iteration one Adam step of the VAE (encoder + decoder) on a minibatch, then, for FactorVAE, one Adam step of the TC
+ * discriminator on the SAME minibatch with a fresh encoder pass (the code's second `sess.run` re-evaluates z with the
+ * just-updated encoder and a new eps).
+ *
+ * Randomness, all from the config's seed: data order (`data`), reparameterisation noise (`noise`), the TC-D's
+ * per-dimension permutations (`permute`), weight init (`init/*`). All three stream states, the batch position and both
+ * optimisers' moments go into the checkpoint, so N iterations + save + resume + N iterations equals 2N iterations.
+ *
+ * A run folder (`trainVae`): config.json, log.jsonl (one `{iter, recon, kl, tc, vae, tcd, time, itPerSec}` line every
+ * `logEvery` iterations), checkpoint/ (latest, written atomically by lib/train/checkpoint.ts), samples/ (PNG grids).
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng, type RngState } from "../rng.ts";
+import { type AdamConfig, parseVaeConfig, type VaeConfig } from "../config/vae.ts";
+import {
+  decoderForward,
+  disposeVaeParams,
+  encoderForward,
+  initVaeParams,
+  type ParamGroup,
+  reparameterize,
+  tcdForward,
+  VaeModel,
+  type VaeParams,
+  vaeParamsFromTensors,
+  type VaeSpec,
+  vaeSpecOf,
+} from "../models/vae.ts";
+import {
+  bernoulliReconstruction,
+  gaussianKl,
+  permuteDims,
+  tcDiscriminatorLoss,
+  totalCorrelation,
+} from "../losses/vae.ts";
+import { type Checkpoint, hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { Progress } from "./progress.ts";
+import { BatchIterator, type BatchIteratorState } from "../data/batches.ts";
+import { datasetByName } from "../data/registry.ts";
+import { imagesToPng, writePng } from "../viz/grid.ts";
+
+/** What the trainer needs of a dataset: its size and the images at given indices (row-major n x h x w x c). */
+export interface ImageSource {
+  size: number;
+  images(indices: Int32Array): Float32Array;
+}
+
+/** Losses of one iteration (before its update). `tc` (unweighted TC estimate) and `tcd` are 0 for beta-VAE. */
+export interface VaeLosses {
+  recon: number;
+  kl: number;
+  tc: number;
+  vae: number;
+  tcd: number;
+}
+
+export interface VaeTrainer {
+  readonly config: VaeConfig;
+  /** Completed iterations. */
+  readonly iteration: number;
+  /** One training iteration; throws on a NaN/Inf loss (before applying that update). */
+  step(): VaeLosses;
+  /** Writes the checkpoint (weights, optimiser moments, RNG and data-order state) into `dir`, atomically. */
+  save(dir: string): Promise<void>;
+  /** The current model; shares the trainer's weights (its `dispose` leaves them alone). */
+  model(): VaeModel;
+  dispose(): void;
+}
+
+export interface VaeTrainerOptions {
+  data: ImageSource;
+  /** Continue from this checkpoint (as `loadCheckpoint` returns it); its tensors are copied, not taken over. */
+  checkpoint?: Checkpoint;
+}
+
+// ---- Adam -----------------------------------------------------------------------------------------------------------
+
+/**
+ * Adam as TF1's `AdamOptimizer` (which the released code used): lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t),
+ * w -= lr_t * m / (sqrt(v) + eps). Written out rather than `tf.train.adam` so that the step count is a plain number
+ * and the bias correction is computed in float64 from it: restoring a checkpoint then reproduces the run bit for bit
+ * (tfjs's Adam keeps running powers of beta that its `setWeights` recomputes with `pow`, which can differ in the last
+ * bit).
+ */
+class Adam {
+  t = 0;
+  private m: Record<string, tf.Variable> = {};
+  private v: Record<string, tf.Variable> = {};
+
+  constructor(private cfg: AdamConfig, private vars: Record<string, tf.Variable>) {
+    for (const [k, w] of Object.entries(vars)) {
+      this.m[k] = tf.variable(tf.zerosLike(w), false);
+      this.v[k] = tf.variable(tf.zerosLike(w), false);
+    }
+  }
+
+  /** Applies gradients keyed like `vars`. */
+  apply(grads: Record<string, tf.Tensor>): void {
+    this.t += 1;
+    const { lr, beta1: b1, beta2: b2, epsilon } = this.cfg;
+    const lrT = lr * Math.sqrt(1 - b2 ** this.t) / (1 - b1 ** this.t);
+    tf.tidy(() => {
+      for (const [k, w] of Object.entries(this.vars)) {
+        const g = grads[k];
+        if (!g) throw new Error(`Adam: no gradient for ${k}`);
+        const m = this.m[k].mul(b1).add(g.mul(1 - b1));
+        const v = this.v[k].mul(b2).add(g.square().mul(1 - b2));
+        this.m[k].assign(m);
+        this.v[k].assign(v);
+        w.assign(w.sub(m.div(v.sqrt().add(epsilon)).mul(lrT)));
+      }
+    });
+  }
+
+  tensors(): tf.NamedTensorMap {
+    const out: tf.NamedTensorMap = {};
+    for (const k of Object.keys(this.vars)) {
+      out[`${k}/m`] = this.m[k];
+      out[`${k}/v`] = this.v[k];
+    }
+    return out;
+  }
+
+  restore(t: number, saved: tf.NamedTensorMap | undefined, what: string): void {
+    if (!saved) throw new Error(`${what}: checkpoint has no optimiser state`);
+    for (const k of Object.keys(this.vars)) {
+      for (const [slot, vars] of [["m", this.m], ["v", this.v]] as const) {
+        const s = saved[`${k}/${slot}`];
+        if (!s || s.shape.join("x") !== vars[k].shape.join("x")) {
+          throw new Error(`${what}: optimiser slot ${k}/${slot} is missing or has the wrong shape`);
+        }
+        vars[k].assign(s);
+      }
+    }
+    this.t = t;
+  }
+
+  dispose(): void {
+    tf.dispose([...Object.values(this.m), ...Object.values(this.v)]);
+  }
+}
+
+// ---- the trainer ----------------------------------------------------------------------------------------------------
+
+function flatten(groups: Record<string, ParamGroup>): Record<string, tf.Variable> {
+  const out: Record<string, tf.Variable> = {};
+  for (const [g, vars] of Object.entries(groups)) for (const [k, v] of Object.entries(vars)) out[`${g}/${k}`] = v;
+  return out;
+}
+
+/** Gradients of `f` with respect to `vars` (stable keys), plus the scalars `f` kept. */
+function gradsOf(
+  f: () => tf.Scalar,
+  vars: Record<string, tf.Variable>,
+): { value: tf.Scalar; grads: Record<string, tf.Tensor> } {
+  const keys = Object.keys(vars);
+  const list = keys.map((k) => vars[k]);
+  const { value, grads } = tf.variableGrads(f, list);
+  const byKey: Record<string, tf.Tensor> = {};
+  keys.forEach((k, i) => (byKey[k] = grads[list[i].name]));
+  return { value, grads: byKey };
+}
+
+function checkFinite(losses: VaeLosses, iteration: number): void {
+  for (const [k, v] of Object.entries(losses)) {
+    if (!Number.isFinite(v)) {
+      throw new Error(
+        `training diverged: loss "${k}" is ${v} at iteration ${iteration + 1}; stopped before applying that update ` +
+          "(the last checkpoint is intact)",
+      );
+    }
+  }
+}
+
+interface VaeCheckpointState {
+  model: string;
+  iteration: number;
+  adamVaeT: number;
+  adamTcdT: number;
+  rng: { noise: RngState; permute: RngState };
+  batches: BatchIteratorState;
+}
+
+/** The trainer state of a checkpoint, checked against the config before any tensor is touched. */
+function checkpointState(ck: Checkpoint, config: VaeConfig): VaeCheckpointState {
+  const s = ck.state as Partial<VaeCheckpointState>;
+  if (s.model !== config.model) {
+    throw new Error(`checkpoint is of model "${s.model}", the config asks for "${config.model}"`);
+  }
+  if (
+    typeof s.iteration !== "number" || !s.rng || !s.batches || typeof s.adamVaeT !== "number" ||
+    typeof s.adamTcdT !== "number"
+  ) {
+    throw new Error("checkpoint state lacks iteration, rng, batches or optimiser step counts (not a VAE checkpoint?)");
+  }
+  return s as VaeCheckpointState;
+}
+
+/** A trainer for `config`, at iteration 0 or at the given checkpoint. */
+export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): VaeTrainer {
+  const config = parseVaeConfig(configIn);
+  const spec: VaeSpec = vaeSpecOf(config);
+  const [h, w, c] = config.imageShape;
+  const B = config.batchSize;
+  const d = config.latentDim;
+  const isFactor = config.model === "factor-vae";
+
+  const root = new Rng(config.seed);
+  const dataRng = root.fork("data");
+  let noiseRng = root.fork("noise");
+  let permRng = root.fork("permute");
+  let batches = new BatchIterator(opts.data, B, dataRng);
+
+  const saved = opts.checkpoint ? checkpointState(opts.checkpoint, config) : null;
+  const params: VaeParams = opts.checkpoint
+    ? vaeParamsFromTensors(spec, opts.checkpoint.tensors)
+    : initVaeParams(spec, root.fork("init"));
+  const vaeVars = flatten({ encoder: params.encoder, decoder: params.decoder });
+  const tcdVars = flatten({ tcd: params.tcd });
+  const adamVae = new Adam(config.optimVae, vaeVars);
+  const adamTcd = config.model === "factor-vae" ? new Adam(config.optimTcd, tcdVars) : null;
+  let iteration = 0;
+
+  if (opts.checkpoint && saved) {
+    try {
+      adamVae.restore(saved.adamVaeT, opts.checkpoint.tensors.adam_vae, "VAE checkpoint");
+      adamTcd?.restore(saved.adamTcdT, opts.checkpoint.tensors.adam_tcd, "VAE checkpoint (TC discriminator)");
+      batches = BatchIterator.restore(opts.data, saved.batches);
+    } catch (e) {
+      adamVae.dispose();
+      adamTcd?.dispose();
+      disposeVaeParams(params);
+      throw e;
+    }
+    noiseRng = new Rng(saved.rng.noise);
+    permRng = new Rng(saved.rng.permute);
+    iteration = saved.iteration;
+  }
+
+  const gamma = config.model === "factor-vae" ? config.gamma : 0;
+  const beta = config.model === "beta-vae" ? config.beta : 1;
+
+  function step(): VaeLosses {
+    const pixels = batches.next().images;
+    if (pixels.length !== B * h * w * c) {
+      throw new Error(`data source returned ${pixels.length} values for a batch of ${B} images of ${h}x${w}x${c}`);
+    }
+    const x = tf.tensor4d(pixels, [B, h, w, c]);
+    try {
+      const losses = vaeUpdate(x);
+      if (adamTcd) losses.tcd = tcdUpdate(x, adamTcd, losses);
+      iteration++;
+      return losses;
+    } finally {
+      x.dispose();
+    }
+  }
+
+  /** The VAE's step: L = recon + beta * KL + gamma * TC (beta = 1 for FactorVAE, gamma = 0 for beta-VAE). */
+  function vaeUpdate(x: tf.Tensor4D): VaeLosses {
+    const eps = tf.tensor2d(noiseRng.normalArray(B * d), [B, d]);
+    let kept: tf.Scalar[] = [];
+    const vaeStep = gradsOf(() => {
+      const { mean, logvar } = encoderForward(params.encoder, x);
+      const z = reparameterize(mean, logvar, eps);
+      const recon = bernoulliReconstruction(decoderForward(params.decoder, spec, z), x);
+      const kl = gaussianKl(mean, logvar);
+      const tc = isFactor ? totalCorrelation(tcdForward(params.tcd, z)) : tf.scalar(0);
+      kept = [tf.keep(recon), tf.keep(kl), tf.keep(tc)];
+      return recon.add(kl.mul(beta)).add(tc.mul(gamma)) as tf.Scalar;
+    }, vaeVars);
+    try {
+      const vals = tf.tidy(() => tf.stack([...kept, vaeStep.value]).dataSync());
+      const losses: VaeLosses = { recon: vals[0], kl: vals[1], tc: vals[2], vae: vals[3], tcd: 0 };
+      checkFinite(losses, iteration);
+      adamVae.apply(vaeStep.grads);
+      return losses;
+    } finally {
+      tf.dispose([...kept, vaeStep.value, ...Object.values(vaeStep.grads), eps]);
+    }
+  }
+
+  /** The TC discriminator's step, on a fresh z from the just-updated encoder and its per-dim permutation. */
+  function tcdUpdate(x: tf.Tensor4D, adam: Adam, losses: VaeLosses): number {
+    const eps = noiseRng.normalArray(B * d);
+    const z = tf.tidy(() => {
+      const { mean, logvar } = encoderForward(params.encoder, x);
+      return reparameterize(mean, logvar, tf.tensor2d(eps, [B, d]));
+    });
+    const tcdStep = gradsOf(
+      () => tcDiscriminatorLoss(tcdForward(params.tcd, z), tcdForward(params.tcd, permuteDims(z, permRng))),
+      tcdVars,
+    );
+    try {
+      const value = tcdStep.value.dataSync()[0];
+      checkFinite({ ...losses, tcd: value }, iteration);
+      adam.apply(tcdStep.grads);
+      return value;
+    } finally {
+      tf.dispose([z, tcdStep.value, ...Object.values(tcdStep.grads)]);
+    }
+  }
+
+  async function save(dir: string): Promise<void> {
+    const tensors: Record<string, tf.NamedTensorMap> = {
+      encoder: params.encoder,
+      decoder: params.decoder,
+      adam_vae: adamVae.tensors(),
+    };
+    if (adamTcd) {
+      tensors.tcd = params.tcd;
+      tensors.adam_tcd = adamTcd.tensors();
+    }
+    await saveCheckpoint(dir, {
+      tensors,
+      state: {
+        model: config.model,
+        iteration,
+        adamVaeT: adamVae.t,
+        adamTcdT: adamTcd?.t ?? 0,
+        rng: { noise: noiseRng.state(), permute: permRng.state() },
+        batches: batches.state(),
+        config,
+      },
+    });
+  }
+
+  let disposed = false;
+  return {
+    config,
+    get iteration() {
+      return iteration;
+    },
+    step,
+    save,
+    model: () =>
+      new VaeModel(params, spec, {
+        name: config.model,
+        representation: config.representation,
+        encodeSeed: config.seed,
+        ownsParams: false,
+      }),
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      adamVae.dispose();
+      adamTcd?.dispose();
+      disposeVaeParams(params);
+    },
+  };
+}
+
+// ---- a run folder -------------------------------------------------------------------------------------------------
+
+export interface TrainVaeProgress {
+  iteration: number;
+  total: number;
+  losses: VaeLosses;
+  /** Iterations per second since this call started. */
+  itPerSec: number;
+  /** Estimated seconds to finish. */
+  etaSec: number;
+}
+
+export interface TrainVaeOptions {
+  /** Training images; by default the dataset named in the config, from lib/data/registry.ts. */
+  data?: ImageSource;
+  /** Continue from `runDir/checkpoint` exactly (the run's config.json may differ only in RESUMABLE_CHANGES). */
+  resume?: boolean;
+  /** Show the progress line on stderr (default true). */
+  progress?: boolean;
+  /** Write sample and traversal grids every `sampleEvery` iterations (default true). */
+  grids?: boolean;
+  /** Called after every iteration. */
+  onProgress?: (p: TrainVaeProgress) => void;
+  /** Called after each checkpoint is written. */
+  onCheckpoint?: (trainer: VaeTrainer) => Promise<void> | void;
+}
+
+/** Config keys that may differ between a run's config.json and the config resuming it. */
+const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery"]);
+
+async function writeTextAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}
+
+async function readTextOrNull(path: string): Promise<string | null> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+function differingKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => !RESUMABLE_CHANGES.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+}
+
+/**
+ * Writes `samples-TAG.png` (reconstructions: 32 training images over their reconstructions from the posterior mean)
+ * and `traversal-TAG.png` (row j: latent j swept over [-2, 2] from the posterior mean of one fixed image).
+ */
+export async function writeVaeGrids(model: VaeModel, data: ImageSource, dir: string, tag: string, seed: number) {
+  const [h, w, c] = model.spec.imageShape;
+  const d = model.spec.latentDim;
+  const rng = new Rng(seed).fork("grid-images");
+  const idx = Int32Array.from({ length: 32 }, () => rng.int(data.size));
+  const x = tf.tensor4d(data.images(idx).slice(0, 32 * h * w * c), [32, h, w, c]);
+  const steps = 9;
+  const [recon, trav] = tf.tidy(() => {
+    const { mean } = encoderForward(model.params.encoder, x);
+    const r = model.generate(mean);
+    const base = mean.slice([0, 0], [1, d]).dataSync();
+    const codes = new Float32Array(d * steps * d);
+    for (let j = 0; j < d; j++) {
+      for (let s = 0; s < steps; s++) {
+        const row = j * steps + s;
+        codes.set(base, row * d);
+        codes[row * d + j] = -2 + (4 * s) / (steps - 1);
+      }
+    }
+    return [tf.concat([x, r]), model.generate(tf.tensor2d(codes, [d * steps, d]))];
+  });
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    const opts = { pad: 1, valueRange: [0, 1] as [number, number] };
+    const png1 = await imagesToPng(await recon.data() as Float32Array, 64, h, w, c, { ...opts, cols: 16 });
+    await writePng(`${dir}/samples-${tag}.png`, png1);
+    const png2 = await imagesToPng(await trav.data() as Float32Array, d * steps, h, w, c, {
+      ...opts,
+      cols: steps,
+    });
+    await writePng(`${dir}/traversal-${tag}.png`, png2);
+  } finally {
+    tf.dispose([x, recon, trav]);
+  }
+}
+
+/**
+ * Trains a VAE into the run folder `runDir`: config.json, log.jsonl, checkpoint/ (latest), samples/. Refuses to
+ * overwrite an existing checkpoint unless `resume`, which continues exactly where the checkpoint stopped. A NaN/Inf loss
+ * throws, leaving the last checkpoint as it was. Returns the number of completed iterations.
+ */
+export async function trainVae(
+  configIn: VaeConfig,
+  runDir: string,
+  opts: TrainVaeOptions = {},
+): Promise<{ iterations: number }> {
+  const config = parseVaeConfig(configIn);
+  const ckDir = `${runDir}/checkpoint`;
+  const logPath = `${runDir}/log.jsonl`;
+  const data = opts.data ?? (await datasetByName(config.dataset));
+  const shape = (data as { imageShape?: number[] }).imageShape;
+  if (shape && shape.join("x") !== config.imageShape.join("x")) {
+    throw new Error(`dataset images are ${shape.join("x")}, the config's imageShape is ${config.imageShape.join("x")}`);
+  }
+  await Deno.mkdir(runDir, { recursive: true });
+
+  let checkpoint: Checkpoint | undefined;
+  if (opts.resume) {
+    const savedText = await readTextOrNull(`${runDir}/config.json`);
+    if (savedText === null) throw new Error(`cannot resume: ${runDir}/config.json does not exist`);
+    const saved = parseVaeConfig(JSON.parse(savedText), `${runDir}/config.json`);
+    const diff = differingKeys(saved as Record<string, unknown>, config as Record<string, unknown>);
+    if (diff.length) throw new Error(`cannot resume ${runDir}: the config differs in ${diff.join(", ")}`);
+    checkpoint = await loadCheckpoint(ckDir);
+  } else if (await hasCheckpoint(ckDir)) {
+    throw new Error(`${runDir} already holds a checkpoint: pass resume to continue it, or choose another folder`);
+  }
+
+  let trainer: VaeTrainer;
+  try {
+    trainer = createVaeTrainer(config, { data, checkpoint });
+  } finally {
+    if (checkpoint) { for (const g of Object.values(checkpoint.tensors)) tf.dispose(g); }
+  }
+  const start = trainer.iteration;
+  let log: Deno.FsFile | null = null;
+  const progress = opts.progress === false
+    ? null
+    : new Progress({ total: config.iterations, start, label: `${config.model} ${config.dataset}` });
+  try {
+    await writeTextAtomic(`${runDir}/config.json`, JSON.stringify(config, null, 2) + "\n");
+    // On resume, drop log lines past the checkpoint so the log reads as one uninterrupted run.
+    const oldLog = opts.resume ? (await readTextOrNull(logPath)) ?? "" : "";
+    const keptLines = oldLog.split("\n").filter((l) => l.trim() && (JSON.parse(l) as { iter: number }).iter <= start);
+    await writeTextAtomic(logPath, keptLines.map((l) => l + "\n").join(""));
+    log = await Deno.open(logPath, { append: true });
+    const enc = new TextEncoder();
+    const t0 = performance.now();
+    while (trainer.iteration < config.iterations) {
+      const losses = trainer.step();
+      const it = trainer.iteration;
+      const elapsed = (performance.now() - t0) / 1000;
+      progress?.update(
+        it,
+        config.model === "factor-vae" ? { ...losses } : { recon: losses.recon, kl: losses.kl, vae: losses.vae },
+      );
+      if (it % config.logEvery === 0 || it === config.iterations) {
+        const line = { iter: it, ...losses, time: Date.now() / 1000, itPerSec: (it - start) / elapsed };
+        await log.write(enc.encode(JSON.stringify(line) + "\n"));
+      }
+      const last = it === config.iterations;
+      if (opts.grids !== false && config.sampleEvery > 0 && (it % config.sampleEvery === 0 || last)) {
+        const model = trainer.model();
+        await writeVaeGrids(model, data, `${runDir}/samples`, `iter-${String(it).padStart(7, "0")}`, config.seed);
+        model.dispose();
+      }
+      if (it % config.checkpointEvery === 0 || last) {
+        await trainer.save(ckDir);
+        await opts.onCheckpoint?.(trainer);
+      }
+      if (opts.onProgress) {
+        const rate = (it - start) / Math.max(elapsed, 1e-9);
+        opts.onProgress({
+          iteration: it,
+          total: config.iterations,
+          losses,
+          itPerSec: rate,
+          etaSec: (config.iterations - it) / rate,
+        });
+      }
+    }
+    return { iterations: trainer.iteration };
+  } finally {
+    log?.close();
+    progress?.done();
+    trainer.dispose();
+  }
+}
