@@ -1,0 +1,340 @@
+/**
+ * `deno task select --pool runs/pool-name [--method model-centrality|udr-lasso|udr-spearman|all] [--profile cpu]
+ *   [--seed 0] [--supervised] [--udr-samples N] [--chunk N] [--no-plots] [--backend wasm]`
+ *
+ * Picks a model from a trained pool without labels (lib/selection/) and reports how good the pick is by the supervised
+ * FactorVAE score: prints each method's ranking, Kendall tau-b between each unsupervised ranking and the supervised one,
+ * and a Table-3-style comparison (the supervised score of each method's pick, the pool's best and median) beside the
+ * paper's Table 3. Writes POOL/selection.json (atomically) and POOL/plots/: the ModelCentrality similarity matrices as
+ * heatmaps and centrality against supervised FactorVAE as a scatter (SVG and PNG).
+ *
+ * Supervised scores come from each member's metrics.json (`deno task evaluate`); with `--supervised`, members without
+ * one are evaluated here (FactorVAE, infogan-cr protocol, the selection profile's sizes) and the result is kept in
+ * selection.json only.
+ */
+import { parseArgs } from "node:util";
+import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
+import { initBackend, shutdownBackend } from "../lib/backend.ts";
+import { Rng } from "../lib/rng.ts";
+import type { GroundTruthData } from "../lib/data/ground_truth.ts";
+import { DSprites } from "../lib/data/dsprites.ts";
+import { Teapots } from "../lib/data/teapots.ts";
+import type { TrainedModel } from "../lib/models/capabilities.ts";
+import { loadTrainedModel } from "../lib/models/load.ts";
+import { meanKlPerDim, type VaeModel } from "../lib/models/vae.ts";
+import { evaluateMetrics } from "../lib/metrics/evaluate.ts";
+import { modelCentrality, type ModelCentralityResult } from "../lib/selection/model_centrality.ts";
+import { activeFromKl, udr, UDR_SAMPLES, type UdrResult } from "../lib/selection/udr.ts";
+import { listPoolMembers, readPoolSpec } from "../lib/selection/pool.ts";
+import {
+  compareWithSupervised,
+  comparisonTable,
+  METHOD_LABEL,
+  poolFamily,
+  rankAgreement,
+  rankingTable,
+  SELECTION_METHODS,
+  type SelectionMethod,
+  supervisedFactorVae,
+} from "../lib/selection/report.ts";
+import { heatmap, scatter, specToSvg, svgToPng, type VegaLiteSpec } from "../lib/viz/charts.ts";
+
+const Flags = z.object({
+  pool: z.string().min(1),
+  method: z.enum(["model-centrality", "udr-lasso", "udr-spearman", "all"]).default("all"),
+  profile: z.enum(["smoke", "cpu", "paper"]).optional(),
+  seed: z.coerce.number().int().default(0),
+  supervised: z.boolean().default(false),
+  "udr-samples": z.coerce.number().int().min(2).optional(),
+  chunk: z.coerce.number().int().min(1).default(256),
+  "no-plots": z.boolean().default(false),
+}).strict();
+type Flags = z.infer<typeof Flags>;
+
+function parseFlags(argv: string[]): Flags {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      pool: { type: "string" },
+      method: { type: "string" },
+      profile: { type: "string" },
+      seed: { type: "string" },
+      supervised: { type: "boolean" },
+      "udr-samples": { type: "string" },
+      chunk: { type: "string" },
+      "no-plots": { type: "boolean" },
+      backend: { type: "string" },
+    },
+    strict: true,
+  });
+  const { backend: _b, ...rest } = values;
+  const r = Flags.safeParse(rest);
+  if (!r.success) {
+    throw new Error(`select: ${r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ")}`);
+  }
+  return r.data;
+}
+
+/** The ground-truth dataset a pool was trained on (its real images feed UDR and the supervised score). */
+function datasetFor(name: string): GroundTruthData {
+  switch (name) {
+    case "dsprites":
+      return new DSprites();
+    case "teapots":
+      return new Teapots();
+    default:
+      throw new Error(`select: dataset "${name}" has no ground-truth factors here; UDR and supervised scores need one`);
+  }
+}
+
+async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  if (typeof data === "string") await Deno.writeTextFile(tmp, data);
+  else await Deno.writeFile(tmp, data);
+  await Deno.rename(tmp, path);
+}
+
+async function writeChart(dir: string, name: string, spec: VegaLiteSpec): Promise<string[]> {
+  const svg = await specToSvg(spec);
+  await writeAtomic(`${dir}/${name}.svg`, svg);
+  await writeAtomic(`${dir}/${name}.png`, await svgToPng(svg));
+  await writeAtomic(`${dir}/${name}.vl.json`, JSON.stringify(spec, null, 1));
+  return [`${dir}/${name}.svg`, `${dir}/${name}.png`];
+}
+
+/** Progress on stderr, at most every 2 s. */
+function throttled(label: string): (msg: string) => void {
+  let last = 0;
+  return (msg) => {
+    const t = performance.now();
+    if (t - last < 2000) return;
+    last = t;
+    console.error(`${label}: ${msg}`);
+  };
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(Deno.args);
+  const backend = await initBackend();
+  const poolDir = flags.pool.replace(/\/+$/, "");
+  const spec = await readPoolSpec(poolDir);
+  const profile = flags.profile ?? spec?.profile ?? "cpu";
+  const methods: SelectionMethod[] = flags.method === "all" ? [...SELECTION_METHODS] : [flags.method];
+  const members = await listPoolMembers(poolDir);
+  if (members.length < 2) {
+    throw new Error(`select: ${poolDir} has ${members.length} trained member(s); selection needs at least 2`);
+  }
+  const configs = await Promise.all(
+    members.map(async (m) => JSON.parse(await Deno.readTextFile(`${m.dir}/config.json`)) as Record<string, unknown>),
+  );
+  const datasets = new Set(configs.map((c) => String(c.dataset)));
+  if (datasets.size !== 1) throw new Error(`select: the pool mixes datasets (${[...datasets].join(", ")})`);
+  const datasetName = [...datasets][0];
+  const modelNames = configs.map((c) => String(c.model));
+  const names = members.map((m) => m.name);
+  const rng = new Rng(flags.seed);
+  console.error(`select: ${members.length} members of ${poolDir} (${[...new Set(modelNames)].join(", ")}), ${profile}`);
+
+  const models: TrainedModel[] = [];
+  try {
+    for (const m of members) models.push(await loadTrainedModel(m.dir));
+
+    // Supervised scores: metrics.json, or evaluated here with --supervised.
+    const supervised: (number | undefined)[] = [];
+    const supervisedSource: string[] = [];
+    let data: GroundTruthData | undefined;
+    const needData = flags.supervised || methods.some((m) => m.startsWith("udr"));
+    if (needData) data = datasetFor(datasetName);
+    for (let i = 0; i < members.length; i++) {
+      let s: number | undefined;
+      try {
+        s = supervisedFactorVae(JSON.parse(await Deno.readTextFile(`${members[i].dir}/metrics.json`)));
+      } catch { /* no metrics.json */ }
+      if (s !== undefined) {
+        supervisedSource.push("metrics.json");
+      } else if (flags.supervised && data) {
+        const r = await evaluateMetrics(data, models[i], {
+          protocol: "infogan-cr",
+          profile,
+          metrics: ["factor-vae"],
+          seed: flags.seed,
+          backend: backend.name,
+        });
+        s = r.scores.factorVae;
+        supervisedSource.push(`evaluated here (infogan-cr, ${profile})`);
+      } else {
+        supervisedSource.push("none");
+      }
+      supervised.push(s);
+    }
+
+    const results: Partial<Record<SelectionMethod, ModelCentralityResult | UdrResult>> = {};
+    const seconds: Partial<Record<SelectionMethod, number>> = {};
+    if (methods.includes("model-centrality")) {
+      const t0 = performance.now();
+      const log = throttled("model-centrality");
+      results["model-centrality"] = await modelCentrality(models, rng.fork("model-centrality"), {
+        profile,
+        chunk: flags.chunk,
+        onProgress: (p) => log(`set ${p.set + 1}/${p.sets}, ${p.imagesDone}/${p.imagesTotal} images`),
+      });
+      seconds["model-centrality"] = (performance.now() - t0) / 1000;
+    }
+    let activeCounts: number[] | undefined;
+    const udrMethods = methods.filter((m) => m !== "model-centrality") as ("udr-lasso" | "udr-spearman")[];
+    if (udrMethods.length) {
+      const n = flags["udr-samples"] ?? UDR_SAMPLES[profile];
+      const t0 = performance.now();
+      const images = data!.observe(data!.sampleFactors(n, rng.fork("udr-images")));
+      try {
+        // VAEs: drop latents with mean KL < 0.01 ([DL]); GANs have no KL, so every code dim is active.
+        const activeDims = models.map((m, i) =>
+          modelNames[i] === "factor-vae" || modelNames[i] === "beta-vae"
+            ? activeFromKl(meanKlPerDim(m as unknown as VaeModel, images))
+            : null
+        );
+        activeCounts = activeDims.map((a, i) => (a ? a.filter(Boolean).length : models[i].codeSize));
+        if (activeDims.some((a) => a)) {
+          console.error(
+            `UDR active dims (VAE mean KL > 0.01): ${names.map((n, i) => `${n} ${activeCounts![i]}`).join(", ")}`,
+          );
+          if (activeCounts.some((c) => c === 0)) {
+            console.error("a model with no active dim scores 0 in every UDR pair (its latents carry no information)");
+          }
+        }
+        const encodeSeconds = (performance.now() - t0) / 1000;
+        for (const method of udrMethods) {
+          const t1 = performance.now();
+          const log = throttled(method);
+          results[method] = await udr(models, images, rng.fork(method), {
+            method: method === "udr-lasso" ? "lasso" : "spearman",
+            activeDims,
+            chunk: flags.chunk,
+            onProgress: (p) => log(`${p.stage} ${p.done}/${p.total}`),
+          });
+          seconds[method] = (performance.now() - t1) / 1000 + encodeSeconds / udrMethods.length;
+        }
+      } finally {
+        images.dispose();
+      }
+    }
+
+    // Report.
+    const family = poolFamily(modelNames[0]);
+    const picks: Partial<Record<SelectionMethod, number>> = {};
+    const tau: Partial<Record<SelectionMethod, number | null>> = {};
+    for (const m of methods) {
+      const r = results[m]!;
+      picks[m] = r.pick;
+      tau[m] = rankAgreement(r.scores, supervised);
+      console.log(`\n${METHOD_LABEL[m]} (${seconds[m]!.toFixed(1)} s)`);
+      console.log(rankingTable(m, names, r.scores, supervised));
+    }
+    const comparison = compareWithSupervised(picks, supervised, family);
+    const nSup = supervised.filter((s) => s !== undefined).length;
+    console.log(
+      `\nKendall tau-b against the supervised FactorVAE ranking (${nSup} of ${names.length} members scored):`,
+    );
+    for (const m of methods) {
+      console.log(`  ${METHOD_LABEL[m].padEnd(16)} ${tau[m] === null ? "—" : tau[m]!.toFixed(3)}`);
+    }
+    console.log(`\nSelection vs supervised score (Table 3 style; paper values are the ${family} pool, paper profile):`);
+    console.log(comparisonTable(comparison, names, profile));
+    if (nSup === 0) {
+      console.log("(no supervised scores: run `deno task evaluate` on the members or pass --supervised)");
+    }
+
+    const plots: string[] = [];
+    if (!flags["no-plots"]) {
+      const dir = `${poolDir}/plots`;
+      await Deno.mkdir(dir, { recursive: true });
+      const mc = results["model-centrality"] as ModelCentralityResult | undefined;
+      if (mc) {
+        plots.push(
+          ...await writeChart(
+            dir,
+            "similarity",
+            heatmap(mc.A, {
+              rowLabels: names,
+              colLabels: names,
+              title: `ModelCentrality similarity A = (S + Sᵀ)/2 (${profile})`,
+            }),
+          ),
+          ...await writeChart(
+            dir,
+            "cross_scores",
+            heatmap(mc.S, {
+              rowLabels: names,
+              colLabels: names,
+              title: `S[i][j]: encoder of row i on the generated set of column j (${profile})`,
+              yTitle: "encoder (i)",
+              xTitle: "generator (j)",
+            }),
+          ),
+        );
+        const pts = mc.scores.flatMap((c, i) =>
+          supervised[i] === undefined ? [] : [{ x: c, y: supervised[i]!, label: names[i] }]
+        );
+        if (pts.length) {
+          plots.push(
+            ...await writeChart(
+              dir,
+              "centrality_vs_factorvae",
+              scatter(pts, {
+                title: `Centrality vs supervised FactorVAE (${profile})`,
+                xTitle: "ModelCentrality score",
+                yTitle: "FactorVAE score (supervised)",
+              }),
+            ),
+          );
+        }
+      }
+    }
+
+    const out = {
+      schema: "igcr-selection/1",
+      pool: poolDir,
+      dataset: datasetName,
+      profile,
+      seed: flags.seed,
+      backend: backend.description,
+      createdAt: new Date().toISOString(),
+      members: members.map((m, i) => ({
+        name: m.name,
+        dir: m.dir,
+        model: modelNames[i],
+        seed: m.seed,
+        params: m.params,
+        supervisedFactorVae: supervised[i] ?? null,
+        supervisedSource: supervisedSource[i],
+        udrActiveDims: activeCounts?.[i] ?? null,
+      })),
+      methods: Object.fromEntries(methods.map((m) => [m, { ...results[m], seconds: seconds[m] }])),
+      kendallTau: tau,
+      comparison: comparison.map((r) => ({ ...r, member: r.member === undefined ? null : names[r.member] })),
+      paperReference: "paper Table 3, dSprites, FactorVAE metric (paper-facts §6); measured values are this profile's",
+      plots,
+    };
+    const outPath = `${poolDir}/selection.json`;
+    await writeAtomic(
+      outPath,
+      JSON.stringify(out, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 1),
+    );
+    console.log(`\nwrote ${outPath}${plots.length ? ` and ${plots.length} plot files in ${poolDir}/plots` : ""}`);
+  } finally {
+    for (const m of models) m.dispose();
+    tf.disposeVariables();
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+    shutdownBackend();
+  } catch (e) {
+    console.error((e as Error).message);
+    shutdownBackend();
+    Deno.exit(1);
+  }
+}
