@@ -119,7 +119,13 @@ export async function initBackend(
       case "tensorflow-gpu":
         if (!(await tryImport("@tensorflow/tfjs-node-gpu"))) return null;
         await activate("tensorflow");
-        return { requested, name: "tensorflow", description: "tensorflow (tfjs-node-gpu, CUDA)", threads: 0, gpu: true };
+        return {
+          requested,
+          name: "tensorflow",
+          description: "tensorflow (tfjs-node-gpu, CUDA)",
+          threads: 0,
+          gpu: true,
+        };
       case "tensorflow":
         if (!(await tryImport("@tensorflow/tfjs-node"))) return null;
         await activate("tensorflow");
@@ -134,7 +140,13 @@ export async function initBackend(
       case "wasm": {
         await activate("wasm", threads);
         const n = wasmThreadCount();
-        return { requested, name: "wasm", description: `wasm (SIMD, ${n} thread${n === 1 ? "" : "s"})`, threads: n, gpu: false };
+        return {
+          requested,
+          name: "wasm",
+          description: `wasm (SIMD, ${n} thread${n === 1 ? "" : "s"})`,
+          threads: n,
+          gpu: false,
+        };
       }
       case "cpu":
         await activate("cpu");
@@ -143,7 +155,8 @@ export async function initBackend(
   };
 
   if (requested === "auto") {
-    info = (await want("tensorflow-gpu")) ?? (await want("tensorflow")) ?? (await want("webgpu")) ?? (await want("wasm"))!;
+    info = (await want("tensorflow-gpu")) ?? (await want("tensorflow")) ?? (await want("webgpu")) ??
+      (await want("wasm"))!;
   } else {
     const got = await want(requested);
     if (!got) throw new Error(`backend "${requested}" is not available: ${INSTALL_HINTS[requested]}`);

@@ -1,0 +1,74 @@
+/**
+ * The PyTorch peer: runs /work/shared/bench/torch_infogan_cr_step.py (one InfoGAN-CR iteration at dSprites sizes, the
+ * same work as bench/iteration.ts) with 1 and 2 threads, when Debian's python3-torch is importable.
+ *
+ * The script is found at ../shared/bench/ relative to the repository (override: IGCR_TORCH_SCRIPT=/path/to/script.py;
+ * the interpreter: IGCR_PYTHON, default /usr/bin/python3).
+ */
+
+export const TORCH_SCRIPT_NAME = "torch_infogan_cr_step.py";
+
+/** Where the peer script is expected: IGCR_TORCH_SCRIPT, else <repo>/../shared/bench/torch_infogan_cr_step.py. */
+export function torchScriptPath(): string {
+  const env = Deno.env.get("IGCR_TORCH_SCRIPT");
+  if (env) return env;
+  return new URL(`../../shared/bench/${TORCH_SCRIPT_NAME}`, import.meta.url).pathname;
+}
+
+function pythonPath(): string {
+  return Deno.env.get("IGCR_PYTHON") ?? "/usr/bin/python3";
+}
+
+async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  try {
+    const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    const dec = new TextDecoder();
+    return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+  } catch (e) {
+    return { ok: false, out: String(e) };
+  }
+}
+
+/** Why the torch section cannot run here, or null when it can. */
+export async function torchUnavailable(): Promise<string | null> {
+  const script = torchScriptPath();
+  try {
+    await Deno.stat(script);
+  } catch {
+    return `torch peer script not found at ${script} (set IGCR_TORCH_SCRIPT)`;
+  }
+  const probe = await run(pythonPath(), ["-c", "import torch; print(torch.__version__)"]);
+  if (!probe.ok) {
+    return `PyTorch is not importable by ${pythonPath()} (install it: apt-get install -y python3-torch)`;
+  }
+  return null;
+}
+
+/** Parses the script's one-line result: "torch 1.13.0 threads 1 ms/iteration 612.3 images/s 105". */
+export function parseTorchLine(text: string): { version: string; threads: number; ms: number } {
+  const m = text.match(/torch (\S+) threads (\d+) ms\/iteration ([\d.]+)/);
+  if (!m) throw new Error(`unexpected output from ${TORCH_SCRIPT_NAME}: ${text.trim().slice(-300)}`);
+  return { version: m[1], threads: Number(m[2]), ms: Number(m[3]) };
+}
+
+/** Runs the peer with the given thread count; returns its median ms per iteration. */
+export async function torchIterationMs(threads: number, iterations = 10): Promise<{ version: string; ms: number }> {
+  const r = await run(pythonPath(), [torchScriptPath(), String(threads), String(iterations)]);
+  if (!r.ok) throw new Error(`${TORCH_SCRIPT_NAME} ${threads} failed: ${r.out.trim().slice(-500)}`);
+  const p = parseTorchLine(r.out);
+  return { version: p.version, ms: p.ms };
+}
+
+/** The bench section: torch ms/iteration with 1 and 2 threads, or a skip note. */
+export async function benchTorch(opts: { iterations?: number } = {}): Promise<Record<string, number | string>> {
+  const why = await torchUnavailable();
+  if (why) return { skipped: why };
+  const one = await torchIterationMs(1, opts.iterations ?? 10);
+  const two = await torchIterationMs(2, opts.iterations ?? 10);
+  return {
+    "torch version": one.version,
+    "torch 1 thread ms": one.ms,
+    "torch 2 threads ms": two.ms,
+    "torch best ms": Math.min(one.ms, two.ms),
+  };
+}

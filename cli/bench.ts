@@ -1,0 +1,213 @@
+/**
+ * `deno task bench [--only iteration,torch,trainer,data,metrics] [--json PATH] [--iterations N] [--warmup N]
+ *  [--profile] [--threads N] [--backend NAME]`
+ *
+ * Runs the benchmark sections and prints one table per section plus a summary of the speed goal (issue 8): our
+ * InfoGAN-CR iteration (bench/iteration.ts) against the PyTorch peer (bench/torch.ts), run back to back in this one
+ * invocation so that both see the same machine load. Sections owned by other parts (bench/data.ts, bench/metrics.ts)
+ * are loaded when their files exist. `--profile` adds a per-kernel table of one iteration (tf.profile).
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import * as tf from "@tensorflow/tfjs";
+import { BackendChoice, initBackend, shutdownBackend } from "../lib/backend.ts";
+import { benchIteration, buildIteration, profileIteration } from "../bench/iteration.ts";
+import { benchTorch } from "../bench/torch.ts";
+
+const SECTIONS = ["iteration", "torch", "trainer", "data", "metrics"] as const;
+type Section = typeof SECTIONS[number];
+type Result = Record<string, number | string>;
+
+/** platform-notes.md: ~44 GFLOP per iteration; 2 cores at 128-bit SIMD bound it near 0.4-0.5 s. */
+const FLOOR_MS: [number, number] = [400, 500];
+
+const Flags = z.object({
+  only: z.string().optional(),
+  json: z.string().min(1).optional(),
+  iterations: z.coerce.number().int().positive().max(1000).default(10),
+  warmup: z.coerce.number().int().min(0).max(100).default(3),
+  profile: z.boolean().default(false),
+  threads: z.coerce.number().int().positive().max(256).optional(),
+  backend: BackendChoice.optional(),
+}).strict();
+
+function parseFlags(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: {
+      only: { type: "string" },
+      json: { type: "string" },
+      iterations: { type: "string" },
+      warmup: { type: "string" },
+      profile: { type: "boolean" },
+      threads: { type: "string" },
+      backend: { type: "string" },
+    },
+    strict: true,
+  });
+  const flags = Flags.parse(values);
+  const only = flags.only?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...SECTIONS];
+  for (const s of only) {
+    if (!(SECTIONS as readonly string[]).includes(s)) {
+      throw new Error(`--only: unknown section "${s}" (choose from ${SECTIONS.join(", ")})`);
+    }
+  }
+  return { ...flags, only: only as Section[] };
+}
+
+function fmt(v: number | string): string {
+  if (typeof v === "string") return v;
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(1) : v.toPrecision(3);
+}
+
+function printTable(title: string, rows: Result): void {
+  const keys = Object.keys(rows);
+  const w = Math.max(8, ...keys.map((k) => k.length));
+  console.log(`\n## ${title}`);
+  for (const k of keys) console.log(`  ${k.padEnd(w)}  ${fmt(rows[k])}`);
+}
+
+/** A section file owned by another part of the project, imported only when it exists. */
+async function optionalSection(file: string, fn: string): Promise<Result | null> {
+  const url = new URL(`../bench/${file}`, import.meta.url);
+  try {
+    await Deno.stat(url);
+  } catch {
+    return null;
+  }
+  const mod = await import(url.href);
+  if (typeof mod[fn] !== "function") throw new Error(`bench/${file} does not export ${fn}()`);
+  return await mod[fn]();
+}
+
+/** The GAN team's trainer (lib/train/trainer.ts), timed on its dSprites preset when the module is present. */
+async function benchTrainer(iterations: number, warmup: number): Promise<Result | null> {
+  const trainerUrl = new URL("../lib/train/trainer.ts", import.meta.url);
+  const configUrl = new URL("../lib/config/gan.ts", import.meta.url);
+  try {
+    await Deno.stat(trainerUrl);
+    await Deno.stat(configUrl);
+  } catch {
+    return null;
+  }
+  const { createTrainer } = await import(trainerUrl.href);
+  const { presetFor, parseGanConfig } = await import(configUrl.href);
+  // The paper's dSprites preset (batch 64), with CR on from the first iteration so that an iteration does the same
+  // work as the torch peer's (H step, D/Q step, two G steps with the contrastive term).
+  const preset = presetFor("dsprites", "paper");
+  const config = parseGanConfig({ ...preset, alpha: { ...preset.alpha, start: preset.alpha.increase } });
+  const trainer = await createTrainer(config);
+  try {
+    let last: Record<string, number> = {};
+    for (let i = 0; i < warmup; i++) last = trainer.step();
+    const times: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      const t0 = performance.now();
+      last = trainer.step();
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    const m = times.length >> 1;
+    const median = times.length % 2 ? times[m] : (times[m - 1] + times[m]) / 2;
+    return {
+      "trainer step ms (median)": median,
+      "trainer step ms (min)": times[0],
+      "batch size": config.batchSize,
+      "alpha at last step": last.alpha,
+      "H trained": Number.isNaN(last.h) ? "no" : "yes",
+    };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(Deno.args);
+  const results: Record<string, Result> = {};
+  const conditions: Result = {
+    date: new Date().toISOString(),
+    cpus: navigator.hardwareConcurrency,
+    "load average (1 min) at start": Deno.loadavg()[0],
+  };
+  const needsBackend = flags.only.some((s) => s === "iteration" || s === "trainer" || s === "metrics");
+  if (needsBackend) {
+    const info = await initBackend({ backend: flags.backend, threads: flags.threads });
+    conditions.backend = info.description;
+  }
+
+  for (const section of flags.only) {
+    let r: Result | null = null;
+    switch (section) {
+      case "iteration":
+        r = benchIteration({ iterations: flags.iterations, warmup: flags.warmup });
+        break;
+      case "torch":
+        r = await benchTorch({ iterations: flags.iterations });
+        break;
+      case "trainer":
+        r = await benchTrainer(flags.iterations, flags.warmup);
+        break;
+      case "data":
+        r = await optionalSection("data.ts", "benchData");
+        break;
+      case "metrics":
+        r = await optionalSection("metrics.ts", "benchMetrics");
+        break;
+    }
+    if (r === null) {
+      console.log(`\n## ${section}: skipped (its module is not present)`);
+      continue;
+    }
+    results[section] = r;
+    printTable(section, r);
+  }
+
+  if (flags.profile && flags.only.includes("iteration")) {
+    const model = buildIteration(0);
+    try {
+      const rows = await profileIteration(model);
+      const total = rows.reduce((a, r) => a + r.ms, 0);
+      const table: Result = { "all kernels ms": total };
+      for (const r of rows.slice(0, 25)) table[`${r.kernel} (${r.calls} calls) ms`] = r.ms;
+      results.profile = table;
+      printTable("per-kernel profile of one iteration (tf.profile)", table);
+    } finally {
+      model.dispose();
+    }
+  }
+
+  const ours = results.iteration?.["iteration ms (median)"];
+  const torchBest = results.torch?.["torch best ms"];
+  const summary: Result = { ...conditions };
+  if (typeof ours === "number") summary["ours ms/iteration"] = ours;
+  if (results.torch) {
+    for (const k of ["torch 1 thread ms", "torch 2 threads ms"]) {
+      if (k in results.torch) summary[k] = results.torch[k];
+    }
+    if ("skipped" in results.torch) summary.torch = `skipped: ${results.torch.skipped}`;
+  }
+  if (typeof ours === "number" && typeof torchBest === "number") summary["ours / best torch"] = ours / torchBest;
+  summary["arithmetic floor ms (2 cores, 128-bit SIMD)"] = `${FLOOR_MS[0]}-${FLOOR_MS[1]}`;
+  if (typeof ours === "number") summary["ours / floor"] = ours / FLOOR_MS[1];
+  results.summary = summary;
+  printTable("summary", summary);
+
+  if (flags.json) {
+    const tmp = `${flags.json}.tmp-${Deno.pid}`;
+    await Deno.writeTextFile(tmp, JSON.stringify(results, null, 2) + "\n");
+    await Deno.rename(tmp, flags.json);
+    console.log(`\nwrote ${flags.json}`);
+  }
+  if (tf.getBackend()) shutdownBackend();
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (e) {
+    console.error(`bench: ${e instanceof Error ? e.message : e}`);
+    shutdownBackend();
+    Deno.exit(1);
+  }
+}

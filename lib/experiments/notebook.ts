@@ -1,0 +1,57 @@
+/**
+ * What the notebooks need beside the experiment definitions: a context that shows figures inline, the profile from
+ * IGCR_PROFILE (CI executes the notebooks with "smoke"), and tables shown as Markdown. Keeps notebook cells to calls.
+ */
+import { initBackend } from "../backend.ts";
+import { tableToMarkdown } from "../report/markdown.ts";
+import type { ReportTable } from "../report/types.ts";
+import { inJupyter, showMarkdown } from "../viz/display.ts";
+import { ExperimentContext, type ExperimentId, type Profile, profileFromEnv } from "./context.ts";
+
+export interface NotebookSetup {
+  ctx: ExperimentContext;
+  profile: Profile;
+  backend: string;
+  outDir: string;
+}
+
+/**
+ * Initialises the backend and an experiment context for a notebook. Results go to IGCR_OUT, else
+ * `../runs/notebooks/<id>-<profile>` (relative to notebooks/); steps finished there earlier are reused, so re-running a
+ * notebook is quick. IGCR_FRESH=1 empties that folder first, so everything is trained again from scratch.
+ */
+export async function notebookSetup(id: ExperimentId, fallbackProfile: Profile = "smoke"): Promise<NotebookSetup> {
+  const info = await initBackend({ quiet: true });
+  const profile = profileFromEnv(fallbackProfile);
+  const outDir = Deno.env.get("IGCR_OUT") || `../runs/notebooks/${id}-${profile}`;
+  if (Deno.env.get("IGCR_FRESH") === "1") {
+    await Deno.remove(outDir, { recursive: true }).catch((e) => {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    });
+  }
+  const ctx = new ExperimentContext({
+    id,
+    profile,
+    outDir,
+    backend: info.description,
+    gpu: info.gpu,
+    display: inJupyter(),
+    log: (l) => console.log(l),
+  });
+  return { ctx, profile, backend: info.description, outDir };
+}
+
+/** Shows a report table as Markdown (in Jupyter) or prints it (elsewhere). */
+export async function showTable(t: ReportTable): Promise<void> {
+  const md = tableToMarkdown(t);
+  if (inJupyter()) await showMarkdown(md);
+  else console.log(md);
+}
+
+/** Shows a two-column Markdown table of settings (e.g. a training config). */
+export async function showSettings(title: string, settings: Record<string, unknown>): Promise<void> {
+  const rows = Object.entries(settings).map(([k, v]) => `| ${k} | ${typeof v === "string" ? v : JSON.stringify(v)} |`);
+  const md = [`**${title}**`, "", "| setting | value |", "|---|---|", ...rows].join("\n");
+  if (inJupyter()) await showMarkdown(md);
+  else console.log(md);
+}

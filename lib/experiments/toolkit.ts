@@ -1,0 +1,130 @@
+/**
+ * The toolkit's modules as the experiments use them: training a run resumably, loading its models, scoring them, and
+ * reaching optional modules (datasets that may be absent) through `libModule`, which turns a missing file into
+ * `NotImplementedYet` naming it, so an experiment reports "not implemented yet" instead of crashing `reproduce`.
+ */
+import { join } from "node:path";
+import type { GanConfig } from "../config/gan.ts";
+import type { GroundTruthData } from "../data/ground_truth.ts";
+import { train, type TrainingData } from "../train/trainer.ts";
+import { hasCheckpoint } from "../train/checkpoint.ts";
+import type { Encoder, TrainedModel } from "../models/capabilities.ts";
+import { loadTrainedModel } from "../models/load.ts";
+import { evaluateMetrics } from "../metrics/evaluate.ts";
+import { framesToGif, imagesToPng } from "../viz/grid.ts";
+import { writeJsonAtomic } from "../report/atomic.ts";
+import { NotImplementedYet, type Profile } from "./context.ts";
+import { METRIC_COLUMNS, type MetricKey } from "./paper_tables.ts";
+
+/** Imports a module of lib/ by its path relative to lib/, or throws NotImplementedYet when the file is missing. */
+export async function libModule<T>(relToLib: string, what: string): Promise<T> {
+  const url = new URL(`../${relToLib}`, import.meta.url);
+  try {
+    await Deno.stat(url);
+  } catch {
+    throw new NotImplementedYet(`${what} (lib/${relToLib} is not in the toolkit)`);
+  }
+  return (await import(url.href)) as T;
+}
+
+export type Dataset = GroundTruthData & TrainingData;
+
+/** A dataset by name, as lib/data/registry.ts gives it (dSprites falls back to its own module). */
+export async function loadDataset(
+  name: "dsprites" | "teapots" | "celeba",
+  opts?: Record<string, unknown>,
+): Promise<Dataset> {
+  let data: unknown;
+  try {
+    const reg = await libModule<{ datasetByName(n: string, o?: unknown): unknown }>(
+      "data/registry.ts",
+      "dataset registry",
+    );
+    data = await reg.datasetByName(name, opts);
+  } catch (e) {
+    if (!(e instanceof NotImplementedYet) || name !== "dsprites") throw e;
+    const mod = await libModule<{ DSprites: new () => unknown }>("data/dsprites.ts", "dSprites dataset");
+    data = new mod.DSprites();
+  }
+  const d = data as Partial<Dataset>;
+  if (typeof d.images !== "function" || typeof d.size !== "number" || !d.imageShape) {
+    throw new Error(`dataset ${name} lacks size, imageShape or images(indices)`);
+  }
+  return d as Dataset;
+}
+
+/**
+ * Trains (or finishes) the run in `runDir`. The trainer's own checkpoint makes this resumable: a run interrupted
+ * mid-way continues from its last checkpoint, and a finished run returns at once. Returns the completed iterations.
+ */
+export async function ensureTrained(
+  config: GanConfig,
+  runDir: string,
+  data: TrainingData,
+  opts: { progress?: boolean } = {},
+): Promise<number> {
+  const resume = await hasCheckpoint(join(runDir, "checkpoint"));
+  const trainer = await train(config, runDir, { data, resume, progress: opts.progress ?? true });
+  const it = trainer.iteration;
+  trainer.dispose();
+  return it;
+}
+
+/** The trained model of a finished run (caller disposes). */
+export async function loadRunModel(runDir: string): Promise<TrainedModel> {
+  return await loadTrainedModel(runDir);
+}
+
+/** The "InfoGAN (modified)" snapshot the trainer saves just before CR switches on, or null when the run has none. */
+export async function loadSnapshotBeforeCr(runDir: string): Promise<TrainedModel | null> {
+  let snap: string | null = null;
+  try {
+    for await (const e of Deno.readDir(join(runDir, "snapshots"))) {
+      if (e.isDirectory && e.name.startsWith("before-cr-")) snap = e.name;
+    }
+  } catch {
+    return null;
+  }
+  return snap ? await loadTrainedModel(runDir, { checkpoint: `snapshots/${snap}` }) : null;
+}
+
+/** Reads a run's log.jsonl into rows (NaN losses were written as null). */
+export async function readTrainingLog(runDir: string): Promise<Record<string, number | null>[]> {
+  const text = await Deno.readTextFile(join(runDir, "log.jsonl"));
+  return text.split("\n").filter((l) => l.trim() !== "").map((l, i) => {
+    try {
+      return JSON.parse(l);
+    } catch {
+      throw new Error(`${join(runDir, "log.jsonl")} line ${i + 1} is not JSON`);
+    }
+  });
+}
+
+/**
+ * All seven metrics of an encoder on a ground-truth dataset, infogan-cr protocol at the profile's sample sizes, with
+ * the metric randomness from `seed` (use the same seed for models that are compared). The full typed result is
+ * written to `saveTo` when given (a run folder's metrics.json).
+ */
+export async function scoreModel(
+  encoder: Encoder,
+  data: GroundTruthData,
+  seed: number,
+  profile: Profile,
+  opts: { backend?: string; saveTo?: string } = {},
+): Promise<Partial<Record<MetricKey, number>>> {
+  const result = await evaluateMetrics(data, encoder, { protocol: "infogan-cr", profile, seed, backend: opts.backend });
+  if (opts.saveTo) await writeJsonAtomic(opts.saveTo, result);
+  return pickScores(result.scores as Record<string, number | undefined>);
+}
+
+/** The paper's seven columns out of a metrics result's `scores` (finite values only; a missing metric stays absent). */
+export function pickScores(scores: Record<string, number | undefined | null>): Partial<Record<MetricKey, number>> {
+  const out: Partial<Record<MetricKey, number>> = {};
+  for (const c of METRIC_COLUMNS) {
+    const v = scores[c.key];
+    if (typeof v === "number" && Number.isFinite(v)) out[c.key] = v;
+  }
+  return out;
+}
+
+export { framesToGif, imagesToPng };

@@ -1,0 +1,527 @@
+/**
+ * The InfoGAN-CR training loop (paper-facts §2–4, [IGCR `gan/infogan_cr.py` `train`]).
+ *
+ * One iteration, all on the same real minibatch and the same latents:
+ *   1. H step on a CR pair batch (skipped while alpha = 0 unless `trainHWhileAlphaZero`);
+ *   2. D/Q step: D on real and fake, Q's information loss on the fake;
+ *   3. `gSteps` (2) G steps: non-saturating adversarial + lambda * info + alpha * CR;
+ *   4. one spectral-norm power-iteration update of every normalised layer of D/Q and H.
+ * Whenever alpha or the gap changes, H's weights and its Adam slots are re-initialised.
+ *
+ * Each optimiser step computes its fake batch once. G's BN runs in train mode for every G forward pass of a step (and
+ * moves its moving averages each time, as TF's in-place batch_norm updates do); the CR pairs are two separate G passes
+ * with their own batch statistics, in train mode only while alpha > 0 [IGCR].
+ *
+ * `createTrainer` gives a step-by-step object for benches and notebooks; `train` adds the run folder: config.json,
+ * log.jsonl, samples/, checkpoint/, resume, and the snapshot just before CR switches on ("InfoGAN (modified)").
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../rng.ts";
+import { BatchIterator, type BatchIteratorState } from "../data/batches.ts";
+import { datasetByName } from "../data/registry.ts";
+import { imagesToPng, writePng } from "../viz/grid.ts";
+import { alphaAt, alphaSwitchIteration, type GanConfig, gapAt, parseGanConfig } from "../config/gan.ts";
+import {
+  architectureFor,
+  contrast,
+  discriminate,
+  type GanArchitecture,
+  ganModel,
+  type GanParams,
+  generate,
+  generatorTopology,
+  initGan,
+  initH,
+  updateSpectralNorms,
+} from "../models/infogan_cr.ts";
+import type { ParamSet } from "../models/layers.ts";
+import type { TrainedModel } from "../models/capabilities.ts";
+import { contrastiveLoss, discriminatorLoss, generatorAdversarialLoss, informationLoss } from "../losses/gan.ts";
+import { joinLatent, sampleCrPairs, sampleLatents } from "../latents.ts";
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { Progress } from "./progress.ts";
+
+/** What the trainer needs from a dataset: its size, image shape, and images by index (NHWC floats, row-major). */
+export interface TrainingData {
+  size: number;
+  imageShape: [number, number, number];
+  images(indices: Int32Array, out?: Float32Array): Float32Array;
+}
+
+export interface StepLosses {
+  /** Iterations completed after this step. */
+  iteration: number;
+  alpha: number;
+  gap: number;
+  /** H's cross-entropy (NaN when H was not trained this iteration). */
+  h: number;
+  /** D/Q step: adversarial part, information part, total. */
+  d_adv: number;
+  d_info: number;
+  d: number;
+  /** Last G step: adversarial, information, contrastive, total. */
+  g_adv: number;
+  g_info: number;
+  g_cr: number;
+  g: number;
+  /** Milliseconds per phase (data, h, dq, g, sn), when `timePhases` is on. */
+  ms?: Record<string, number>;
+}
+
+export interface TrainerOptions {
+  /** Training images; by default the dataset named in the config, from lib/data/registry.ts. */
+  data?: TrainingData;
+  /** Measure each phase's wall time (adds a sync point after each phase; for benches). */
+  timePhases?: boolean;
+  /** Test hook: return true to put NaN into the real batch of that (0-based) iteration. */
+  poison?: (iteration: number) => boolean;
+}
+
+export interface Trainer {
+  readonly config: GanConfig;
+  readonly arch: GanArchitecture;
+  /** Completed iterations. */
+  readonly iteration: number;
+  step(): StepLosses;
+  /** Writes a checkpoint (weights, Adam slots and steps, RNG states, data order, config) into `dir`. */
+  save(dir: string): Promise<void>;
+  /** Restores a checkpoint written by `save` (same config apart from `iterations` and output cadences). */
+  restore(dir: string): Promise<void>;
+  /** Encoder + generator views of the current weights (shares them: disposing it does nothing). */
+  model(): TrainedModel;
+  params(): GanParams;
+  /** Adam step counts per optimiser (H's restarts from 0 whenever H is reset). */
+  optimizerSteps(): { g: number; dq: number; h: number };
+  dispose(): void;
+}
+
+/** Adam as TF 1.x implements it: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); w -= lr_t m / (sqrt(v) + eps). */
+class Adam {
+  t = 0;
+  private m = new Map<string, tf.Variable>();
+  private v = new Map<string, tf.Variable>();
+
+  constructor(private lr: number, private b1: number, private b2: number, private eps: number) {}
+
+  /** Minimises `loss` over the trainable variables of `params`; returns the loss (caller disposes). */
+  step(params: ParamSet, loss: () => tf.Scalar): tf.Scalar {
+    const names = [...params.trainable.keys()];
+    const vars = names.map((n) => params.trainable.get(n)!);
+    const { value, grads } = tf.variableGrads(loss, vars);
+    this.t += 1;
+    const lrT = (this.lr * Math.sqrt(1 - Math.pow(this.b2, this.t))) / (1 - Math.pow(this.b1, this.t));
+    tf.tidy(() => {
+      names.forEach((name, i) => {
+        const g = grads[vars[i].name];
+        if (!g) return; // not on the loss's path (cannot happen for a full network, but harmless)
+        let m = this.m.get(name), v = this.v.get(name);
+        if (!m || !v) {
+          m = tf.variable(tf.zerosLike(g), false);
+          v = tf.variable(tf.zerosLike(g), false);
+          this.m.set(name, m);
+          this.v.set(name, v);
+        }
+        m.assign(tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1)));
+        v.assign(tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2)));
+        vars[i].assign(tf.sub(vars[i], tf.div(tf.mul(m, lrT), tf.add(tf.sqrt(v), this.eps))));
+      });
+    });
+    tf.dispose(grads);
+    return value;
+  }
+
+  slots(): tf.NamedTensorMap {
+    const out: tf.NamedTensorMap = {};
+    for (const [n, t] of this.m) out[`m/${n}`] = t;
+    for (const [n, t] of this.v) out[`v/${n}`] = t;
+    return out;
+  }
+
+  load(slots: tf.NamedTensorMap, t: number): void {
+    this.reset();
+    this.t = t;
+    for (const [key, value] of Object.entries(slots)) {
+      const target = key.startsWith("m/") ? this.m : key.startsWith("v/") ? this.v : null;
+      if (!target) throw new Error(`checkpoint: unexpected Adam slot ${key}`);
+      target.set(key.slice(2), tf.variable(value, false));
+    }
+  }
+
+  reset(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear();
+    this.v.clear();
+    this.t = 0;
+  }
+}
+
+async function defaultData(cfg: GanConfig): Promise<TrainingData> {
+  return await datasetByName(cfg.dataset);
+}
+
+/** Config keys that may differ between a checkpoint and the run resuming it. */
+const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery"]);
+
+const LOSS_NAMES = ["h", "d_adv", "d_info", "d", "g_adv", "g_info", "g_cr", "g"] as const;
+
+export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}): Promise<Trainer> {
+  const cfg = parseGanConfig(config);
+  const data = opts.data ?? (await defaultData(cfg));
+  const arch = architectureFor(cfg.dataset, data.imageShape);
+  const { codes, noise } = arch.latent;
+  const n = cfg.batchSize;
+  const [ih, iw, ic] = arch.imageShape;
+
+  const root = new Rng(cfg.seed);
+  let initRng = root.fork("init");
+  let latentRng = root.fork("latents");
+  let batches = new BatchIterator(data, n, root.fork("data"));
+  const params = initGan(arch, initRng);
+  const adam = {
+    g: new Adam(cfg.lr.g, cfg.adam.beta1, cfg.adam.beta2, cfg.adam.epsilon),
+    dq: new Adam(cfg.lr.d, cfg.adam.beta1, cfg.adam.beta2, cfg.adam.epsilon),
+    h: new Adam(cfg.lr.h, cfg.adam.beta1, cfg.adam.beta2, cfg.adam.epsilon),
+  };
+  let iteration = 0;
+
+  const resetH = () => {
+    params.h.dispose();
+    params.h = initH(arch, initRng);
+    adam.h.reset();
+  };
+
+  const step = (): StepLosses => {
+    const it = iteration;
+    const alpha = alphaAt(cfg, it);
+    const gap = gapAt(cfg, it);
+    if (it > 0 && (alpha !== alphaAt(cfg, it - 1) || gap !== gapAt(cfg, it - 1))) resetH();
+
+    const ms: Record<string, number> = {};
+    let tMark = performance.now();
+    const mark = (phase: string, sync?: tf.Tensor) => {
+      if (!opts.timePhases) return;
+      sync?.dataSync();
+      const now = performance.now();
+      ms[phase] = (ms[phase] ?? 0) + now - tMark;
+      tMark = now;
+    };
+    const realBuf = batches.next().images;
+    if (opts.poison?.(it)) realBuf[0] = NaN;
+    const lat = sampleLatents(latentRng, n, codes, noise);
+    const trainH = alpha > 0 || cfg.trainHWhileAlphaZero;
+    const pairs = trainH ? sampleCrPairs(latentRng, n, codes, noise, gap) : null;
+
+    const parts: tf.Scalar[] = [];
+    const keep = (t: tf.Scalar) => {
+      parts.push(tf.keep(t));
+      return t;
+    };
+    tf.tidy(() => {
+      const latent = tf.tensor2d(joinLatent(lat.c, lat.z, n, codes, noise), [n, codes + noise]);
+      const c = tf.tensor2d(lat.c, [n, codes]);
+      const real = tf.tensor4d(realBuf, [n, ih, iw, ic]);
+      let p1: tf.Tensor2D | null = null, p2: tf.Tensor2D | null = null, idx: tf.Tensor1D | null = null;
+      if (pairs) {
+        p1 = tf.tensor2d(joinLatent(pairs.c1, pairs.z, n, codes, noise), [n, codes + noise]);
+        p2 = tf.tensor2d(joinLatent(pairs.c2, pairs.z, n, codes, noise), [n, codes + noise]);
+        idx = tf.tensor1d(pairs.index, "int32");
+      }
+      const pairMode = { training: alpha > 0 };
+      const gMode = { training: true };
+      mark("data");
+
+      // 1. H step.
+      if (pairs) {
+        const x1 = generate(arch, params.g, p1!, pairMode);
+        const x2 = generate(arch, params.g, p2!, pairMode);
+        keep(adam.h.step(params.h, () => contrastiveLoss(contrast(arch, params.h, x1, x2), idx!)));
+      } else keep(tf.scalar(NaN));
+      mark("h", parts[0]);
+
+      // 2. D/Q step; D has no BN, so real and fake go through it as one batch.
+      const fake = generate(arch, params.g, latent, gMode);
+      const both = tf.concat([real, fake], 0);
+      let dAdv!: tf.Scalar, dInfo!: tf.Scalar;
+      const dTotal = adam.dq.step(params.dq, () => {
+        const { dLogit, qMean } = discriminate(arch, params.dq, both);
+        const [realLogit, fakeLogit] = tf.split(dLogit, 2) as [tf.Tensor1D, tf.Tensor1D];
+        const qFake = tf.slice(qMean, [n, 0], [n, codes]) as tf.Tensor2D;
+        dAdv = tf.keep(discriminatorLoss(realLogit, fakeLogit));
+        dInfo = tf.keep(informationLoss(c, qFake));
+        return tf.add(dAdv, tf.mul(dInfo, cfg.infoWeight)) as tf.Scalar;
+      });
+      parts.push(dAdv, dInfo, tf.keep(dTotal));
+      mark("dq", dTotal);
+
+      // 3. G steps on the same latents.
+      let gAdv: tf.Scalar | null = null, gInfo: tf.Scalar | null = null, gCr: tf.Scalar | null = null;
+      let gTotal: tf.Scalar | null = null;
+      for (let s = 0; s < cfg.gSteps; s++) {
+        tf.dispose([gAdv, gInfo, gCr, gTotal].filter((t) => t !== null));
+        gTotal = adam.g.step(params.g, () => {
+          const x = generate(arch, params.g, latent, gMode);
+          const { dLogit, qMean } = discriminate(arch, params.dq, x);
+          gAdv = tf.keep(generatorAdversarialLoss(dLogit));
+          gInfo = tf.keep(informationLoss(c, qMean));
+          let total = tf.add(gAdv, tf.mul(gInfo, cfg.infoWeight));
+          if (alpha > 0) {
+            const x1 = generate(arch, params.g, p1!, gMode);
+            const x2 = generate(arch, params.g, p2!, gMode);
+            gCr = tf.keep(contrastiveLoss(contrast(arch, params.h, x1, x2), idx!));
+            total = tf.add(total, tf.mul(gCr, alpha));
+          } else gCr = tf.keep(tf.scalar(NaN));
+          return total as tf.Scalar;
+        });
+        tf.keep(gTotal);
+      }
+      parts.push(gAdv!, gInfo!, gCr!, gTotal!);
+      mark("g", gTotal!);
+
+      // 4. Spectral-norm power iterations, once per iteration after all optimiser steps.
+      updateSpectralNorms(arch, params);
+    });
+    mark("sn", params.dq.get("d_out/sn_u"));
+
+    const stacked = tf.stack(parts);
+    const values = stacked.dataSync();
+    tf.dispose([stacked, ...parts]);
+    iteration = it + 1;
+    const losses: StepLosses = { iteration, alpha, gap } as StepLosses;
+    LOSS_NAMES.forEach((k, i) => (losses[k] = values[i]));
+    if (opts.timePhases) losses.ms = ms;
+    for (const k of LOSS_NAMES) {
+      const v = losses[k];
+      const skipped = (k === "h" && !trainH) || (k === "g_cr" && !(alpha > 0));
+      if (!skipped && !Number.isFinite(v)) {
+        throw new NonFiniteLossError(`training stopped: loss ${k} is ${v} at iteration ${it} (0-based)`, k, it);
+      }
+    }
+    return losses;
+  };
+
+  let topology: object | null = null;
+  const checkpointContent = () => ({
+    // G's folder doubles as a tfjs LayersModel (tf.loadLayersModel on generator/model.json).
+    manifests: { generator: { format: "layers-model", modelTopology: topology ??= generatorTopology(arch) } },
+    tensors: {
+      generator: params.g.all(),
+      discriminator: params.dq.all(),
+      contrastive: params.h.all(),
+      adam_g: adam.g.slots(),
+      adam_dq: adam.dq.slots(),
+      adam_h: adam.h.slots(),
+    },
+    state: {
+      iteration,
+      adamSteps: { g: adam.g.t, dq: adam.dq.t, h: adam.h.t },
+      rng: { init: initRng.state(), latents: latentRng.state() },
+      batches: batches.state(),
+      imageShape: arch.imageShape,
+      config: cfg,
+    },
+  });
+
+  const restore = async (dir: string) => {
+    const ck = await loadCheckpoint(dir);
+    try {
+      const s = ck.state as ReturnType<typeof checkpointContent>["state"];
+      const saved = s.config as Record<string, unknown>;
+      for (const key of Object.keys(cfg) as (keyof GanConfig)[]) {
+        if (RESUMABLE_CHANGES.has(key)) continue;
+        if (JSON.stringify(saved[key]) !== JSON.stringify(cfg[key])) {
+          throw new Error(
+            `cannot resume from ${dir}: config "${key}" was ${JSON.stringify(saved[key])}, now ${
+              JSON.stringify(cfg[key])
+            }`,
+          );
+        }
+      }
+      params.g.assignFrom(ck.tensors.generator, `checkpoint ${dir}/generator`);
+      params.dq.assignFrom(ck.tensors.discriminator, `checkpoint ${dir}/discriminator`);
+      // H may have been re-initialised from a different init-RNG position, but its shapes are fixed.
+      params.h.assignFrom(ck.tensors.contrastive, `checkpoint ${dir}/contrastive`);
+      adam.g.load(ck.tensors.adam_g, s.adamSteps.g);
+      adam.dq.load(ck.tensors.adam_dq, s.adamSteps.dq);
+      adam.h.load(ck.tensors.adam_h, s.adamSteps.h);
+      initRng = new Rng(s.rng.init);
+      latentRng = new Rng(s.rng.latents);
+      batches = BatchIterator.restore(data, s.batches as BatchIteratorState);
+      iteration = s.iteration;
+    } finally {
+      for (const m of Object.values(ck.tensors)) tf.dispose(m);
+    }
+  };
+
+  const view = ganModel(`${cfg.model}-${cfg.dataset}-seed${cfg.seed}`, arch, params.g, params.dq, false);
+  // ganModel captured the ParamSets; H is replaced on reset but the model never uses H.
+
+  return {
+    config: cfg,
+    arch,
+    get iteration() {
+      return iteration;
+    },
+    step,
+    save: (dir: string) => saveCheckpoint(dir, checkpointContent()),
+    restore,
+    model: () => view,
+    params: () => params,
+    optimizerSteps: () => ({ g: adam.g.t, dq: adam.dq.t, h: adam.h.t }),
+    dispose() {
+      params.g.dispose();
+      params.dq.dispose();
+      params.h.dispose();
+      adam.g.reset();
+      adam.dq.reset();
+      adam.h.reset();
+    },
+  };
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(message: string, readonly loss: string, readonly iteration: number) {
+    super(message);
+    this.name = "NonFiniteLossError";
+  }
+}
+
+export interface TrainOptions extends TrainerOptions {
+  resume?: boolean;
+  /** Show the progress line (default true). */
+  progress?: boolean;
+  /** Write sample and traversal grids (default true). */
+  grids?: boolean;
+}
+
+async function writeTextAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}
+
+/** Fixed latents for the periodic grids, so grids at different iterations are comparable. */
+function gridLatents(arch: GanArchitecture, seed: number) {
+  const { codes, noise } = arch.latent;
+  const rng = new Rng(seed).fork("grid-latents");
+  const samples = sampleLatents(rng, 64, codes, noise);
+  const steps = 10, bases = 2;
+  const base = sampleLatents(rng, bases, codes, noise);
+  const rows = bases * codes;
+  const c = new Float32Array(rows * steps * codes), z = new Float32Array(rows * steps * noise);
+  for (let b = 0; b < bases; b++) {
+    for (let k = 0; k < codes; k++) {
+      for (let s = 0; s < steps; s++) {
+        const r = (b * codes + k) * steps + s;
+        c.set(base.c.subarray(b * codes, (b + 1) * codes), r * codes);
+        c[r * codes + k] = -1 + (2 * s) / (steps - 1);
+        z.set(base.z.subarray(b * noise, (b + 1) * noise), r * noise);
+      }
+    }
+  }
+  return { samples, traversal: { c, z, n: rows * steps, cols: steps } };
+}
+
+/** Writes samples/iter-N.png (64 samples) and samples/traversal-iter-N.png (row = one code swept over [-1, 1]). */
+export async function writeGrids(trainer: Trainer, dir: string, tag: string): Promise<void> {
+  const arch = trainer.arch;
+  const { codes, noise } = arch.latent;
+  const [h, w, ch] = arch.imageShape;
+  const lat = gridLatents(arch, trainer.config.seed);
+  const model = trainer.model();
+  await Deno.mkdir(dir, { recursive: true });
+  const render = async (c: Float32Array, z: Float32Array, count: number, cols: number, path: string) => {
+    const ct = tf.tensor2d(c, [count, codes]);
+    const zt = noise > 0 ? tf.tensor2d(z, [count, noise]) : undefined;
+    const x = model.generate(ct, zt);
+    tf.dispose([ct, zt].filter((t) => t !== undefined));
+    try {
+      const png = await imagesToPng(x, count, h, w, ch, { cols, pad: 1, valueRange: arch.valueRange });
+      await writePng(path, png);
+    } finally {
+      x.dispose();
+    }
+  };
+  await render(lat.samples.c, lat.samples.z, 64, 8, `${dir}/samples-${tag}.png`);
+  await render(lat.traversal.c, lat.traversal.z, lat.traversal.n, lat.traversal.cols, `${dir}/traversal-${tag}.png`);
+}
+
+/**
+ * Trains a run in `runDir`: config.json, log.jsonl, samples/, checkpoint/ (latest), snapshots/ (the InfoGAN snapshot
+ * before CR switches on). With `resume`, continues from runDir/checkpoint exactly. Returns the final trainer (caller
+ * disposes).
+ */
+export async function train(config: GanConfig, runDir: string, opts: TrainOptions = {}): Promise<Trainer> {
+  const cfg = parseGanConfig(config);
+  await Deno.mkdir(runDir, { recursive: true });
+  const ckDir = `${runDir}/checkpoint`;
+  const logPath = `${runDir}/log.jsonl`;
+  const trainer = await createTrainer(cfg, opts);
+  try {
+    if (opts.resume) {
+      if (!(await hasCheckpoint(ckDir))) throw new Error(`--resume: no checkpoint in ${ckDir}`);
+      await trainer.restore(ckDir);
+      // Drop log lines written after the checkpoint: those iterations will be run again.
+      let text = "";
+      try {
+        text = await Deno.readTextFile(logPath);
+      } catch { /* no log yet */ }
+      const kept = text.split("\n").filter((l) => l.trim() && JSON.parse(l).iter <= trainer.iteration);
+      await writeTextAtomic(logPath, kept.map((l) => l + "\n").join(""));
+    } else {
+      if (await hasCheckpoint(ckDir)) {
+        throw new Error(`${runDir} already holds a checkpoint: pass --resume to continue it, or choose a new --out`);
+      }
+      await writeTextAtomic(logPath, "");
+    }
+    await writeTextAtomic(`${runDir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
+
+    const progress = opts.progress === false ? null : new Progress({
+      total: cfg.iterations,
+      start: trainer.iteration,
+      label: `${cfg.model} ${cfg.dataset}`,
+    });
+    const switchAt = alphaSwitchIteration(cfg);
+    const t0 = performance.now();
+    const startIter = trainer.iteration;
+    const log = await Deno.open(logPath, { append: true, create: true });
+    const enc = new TextEncoder();
+    try {
+      while (trainer.iteration < cfg.iterations) {
+        if (switchAt !== null && trainer.iteration === switchAt && switchAt > 0) {
+          // The paper's "InfoGAN (modified)" row: the model just before CR switches on.
+          await trainer.save(`${runDir}/snapshots/before-cr-iter-${switchAt}`);
+        }
+        let losses: StepLosses;
+        try {
+          losses = trainer.step();
+        } catch (e) {
+          if (!(e instanceof NonFiniteLossError)) throw e;
+          const where = (await hasCheckpoint(ckDir))
+            ? `the last checkpoint in ${ckDir} is intact (resume from it with --resume)`
+            : "no checkpoint had been written yet";
+          throw new NonFiniteLossError(`${e.message}; ${where}`, e.loss, e.iteration);
+        }
+        const it = trainer.iteration;
+        const shown = { d: losses.d, g: losses.g, q: losses.d_info, h: losses.h, cr: losses.g_cr };
+        progress?.update(it, shown);
+        if (it % cfg.logEvery === 0 || it === cfg.iterations) {
+          const elapsed = (performance.now() - t0) / 1000;
+          const line = { iter: it, ...losses, time: Date.now() / 1000, itPerSec: (it - startIter) / elapsed };
+          delete (line as Record<string, unknown>).iteration;
+          log.writeSync(enc.encode(JSON.stringify(line, (_k, v) => Number.isNaN(v) ? null : v) + "\n"));
+        }
+        if (opts.grids !== false && (it % cfg.sampleEvery === 0 || it === cfg.iterations)) {
+          await writeGrids(trainer, `${runDir}/samples`, `iter-${String(it).padStart(7, "0")}`);
+        }
+        if (it % cfg.checkpointEvery === 0 || it === cfg.iterations) await trainer.save(ckDir);
+      }
+    } finally {
+      log.close();
+      progress?.done();
+    }
+    return trainer;
+  } catch (e) {
+    trainer.dispose();
+    throw e;
+  }
+}
