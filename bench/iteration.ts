@@ -30,7 +30,9 @@ class Params {
   add(name: string, shape: number[], fanIn: number): tf.Variable {
     const n = shape.reduce((a, b) => a * b, 1);
     const bound = 1 / Math.sqrt(fanIn);
-    const v = tf.variable(tf.tensor(this.rng.uniformArray(n, -bound, bound), shape), true, name);
+    const init = tf.tensor(this.rng.uniformArray(n, -bound, bound), shape);
+    const v = tf.variable(init, true, name);
+    init.dispose();
     this.vars.push(v);
     this.byName.set(name, v);
     return v;
@@ -43,8 +45,9 @@ class Params {
   }
 
   addSn(name: string, out: number): void {
-    const u = this.rng.normalArray(out);
-    this.snU.set(name, tf.variable(tf.tensor(u, [out, 1]), false, `${name}/u`));
+    const u = tf.tensor(this.rng.normalArray(out), [out, 1]);
+    this.snU.set(name, tf.variable(u, false, `${name}/u`));
+    u.dispose();
   }
 
   get(name: string): tf.Variable {
@@ -108,8 +111,10 @@ function makeG(rng: Rng) {
     p.add(`${name}/b`, [o], i);
   };
   const bn = (name: string, c: number) => {
-    p.add(`${name}/gamma`, [c], 1).assign(tf.ones([c]));
-    p.add(`${name}/beta`, [c], 1).assign(tf.zeros([c]));
+    tf.tidy(() => {
+      p.add(`${name}/gamma`, [c], 1).assign(tf.ones([c]));
+      p.add(`${name}/beta`, [c], 1).assign(tf.zeros([c]));
+    });
     p.addState(`${name}/mean`, tf.zeros([c]));
     p.addState(`${name}/var`, tf.ones([c]));
   };

@@ -18,7 +18,7 @@ import { evaluateMetrics, type MetricsResult } from "../lib/metrics/evaluate.ts"
 import { parseMetricList, Profile, ProtocolName } from "../lib/metrics/protocols.ts";
 import { METRIC_COLUMNS, table1Row } from "../lib/experiments/paper_tables.ts";
 import type { Cell } from "../lib/report/types.ts";
-import { writeJsonAtomic } from "../lib/report/atomic.ts";
+import { writeJsonAtomic } from "../lib/io/atomic.ts";
 
 const Flags = z.object({
   checkpoint: z.string().min(1, "--checkpoint runs/NAME is required"),

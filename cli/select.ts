@@ -39,6 +39,7 @@ import {
   supervisedFactorVae,
 } from "../lib/selection/report.ts";
 import { heatmap, scatter, specToSvg, svgToPng, type VegaLiteSpec } from "../lib/viz/charts.ts";
+import { writeBytesAtomic, writeTextAtomic } from "../lib/io/atomic.ts";
 
 const Flags = z.object({
   pool: z.string().min(1),
@@ -88,11 +89,8 @@ function datasetFor(name: string): GroundTruthData {
   }
 }
 
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-  else await Deno.writeFile(tmp, data);
-  await Deno.rename(tmp, path);
+function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  return typeof data === "string" ? writeTextAtomic(path, data) : writeBytesAtomic(path, data);
 }
 
 async function writeChart(dir: string, name: string, spec: VegaLiteSpec): Promise<string[]> {

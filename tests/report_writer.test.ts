@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readJsonIfExists, writeJsonAtomic, writeTextAtomic } from "../lib/report/atomic.ts";
+import { readJsonIfExists, writeJsonAtomic, writeTextAtomic } from "../lib/io/atomic.ts";
 import { formatCell, formatProvenance, stat } from "../lib/report/format.ts";
 import { inlineMarkdownToHtml } from "../lib/report/html.ts";
 import { anchor, tableToMarkdown } from "../lib/report/markdown.ts";

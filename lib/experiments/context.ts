@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { readJsonIfExists, writeJsonAtomic } from "../report/atomic.ts";
+import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
 import type { Provenance, ReportFigure } from "../report/types.ts";
 import { saveChart, saveImage } from "../report/write.ts";
 import type { VegaLiteSpec } from "../viz/charts.ts";

@@ -4,7 +4,7 @@
  * experiment leaves a done-marker so a resumed `reproduce` skips it.
  */
 import { join } from "node:path";
-import { readJsonIfExists, writeJsonAtomic } from "../report/atomic.ts";
+import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
 import type { ReportSection } from "../report/types.ts";
 import { type ExperimentContext, type ExperimentId, NotImplementedYet, type Profile } from "./context.ts";
 

@@ -25,7 +25,7 @@ import {
   readTrainingLog,
   scoreModel,
 } from "./toolkit.ts";
-import { readJsonIfExists } from "../report/atomic.ts";
+import { readJsonIfExists } from "../io/atomic.ts";
 import type { Scores } from "./tables.ts";
 
 interface MetricsFile {

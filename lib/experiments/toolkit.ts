@@ -12,7 +12,7 @@ import type { Encoder, TrainedModel } from "../models/capabilities.ts";
 import { loadTrainedModel } from "../models/load.ts";
 import { evaluateMetrics } from "../metrics/evaluate.ts";
 import { framesToGif, imagesToPng } from "../viz/grid.ts";
-import { writeJsonAtomic } from "../report/atomic.ts";
+import { writeJsonAtomic } from "../io/atomic.ts";
 import { NotImplementedYet, type Profile } from "./context.ts";
 import { METRIC_COLUMNS, type MetricKey } from "./paper_tables.ts";
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { Report, ReportFigure } from "./types.ts";
 import { reportToMarkdown } from "./markdown.ts";
 import { reportToHtml } from "./html.ts";
-import { writeBytesAtomic, writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
+import { writeBytesAtomic, writeJsonAtomic, writeTextAtomic } from "../io/atomic.ts";
 import { specToSvg, svgToPng, type VegaLiteSpec } from "../viz/charts.ts";
 
 export interface WrittenReport {

@@ -12,6 +12,7 @@
  * trains seeds only unless given `--grid flag=v1,v2` for a flag that train accepts.
  */
 import { z } from "zod";
+import { writeJsonAtomic } from "../io/atomic.ts";
 
 export const POOL_MODELS = ["infogan-cr", "infogan", "factor-vae", "beta-vae"] as const;
 export type PoolModel = (typeof POOL_MODELS)[number];
@@ -127,11 +128,7 @@ export interface PoolManifest {
 
 /** Writes pool.json atomically (temp file, then rename). */
 export async function writePoolManifest(poolDir: string, manifest: PoolManifest): Promise<void> {
-  await Deno.mkdir(poolDir, { recursive: true });
-  const path = `${poolDir}/pool.json`;
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, JSON.stringify(manifest, null, 2) + "\n");
-  await Deno.rename(tmp, path);
+  await writeJsonAtomic(`${poolDir}/pool.json`, manifest);
 }
 
 export interface ListedMember {

@@ -40,6 +40,7 @@ import { contrastiveLoss, discriminatorLoss, generatorAdversarialLoss, informati
 import { joinLatent, sampleCrPairs, sampleLatents } from "../latents.ts";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { Progress } from "./progress.ts";
+import { writeTextAtomic } from "../io/atomic.ts";
 
 /** What the trainer needs from a dataset: its size, image shape, and images by index (NHWC floats, row-major). */
 export interface TrainingData {
@@ -391,12 +392,6 @@ export interface TrainOptions extends TrainerOptions {
   progress?: boolean;
   /** Write sample and traversal grids (default true). */
   grids?: boolean;
-}
-
-async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
 }
 
 /** Fixed latents for the periodic grids, so grids at different iterations are comparable. */

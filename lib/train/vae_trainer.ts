@@ -40,6 +40,7 @@ import { Progress } from "./progress.ts";
 import { BatchIterator, type BatchIteratorState } from "../data/batches.ts";
 import { datasetByName } from "../data/registry.ts";
 import { imagesToPng, writePng } from "../viz/grid.ts";
+import { writeTextAtomic } from "../io/atomic.ts";
 
 /** What the trainer needs of a dataset: its size and the images at given indices (row-major n x h x w x c). */
 export interface ImageSource {
@@ -381,12 +382,6 @@ export interface TrainVaeOptions {
 
 /** Config keys that may differ between a run's config.json and the config resuming it. */
 const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery"]);
-
-async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
-}
 
 async function readTextOrNull(path: string): Promise<string | null> {
   try {

@@ -4,6 +4,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import sharp from "sharp";
+import { writeBytesAtomic } from "../io/atomic.ts";
 
 export interface GridOptions {
   /** Columns (default: ceil(sqrt(n))). */
@@ -70,19 +71,8 @@ export async function imagesToPng(
   return rawToPng(t.data, t.width, t.height, t.channels);
 }
 
-/** Writes bytes atomically (temp file in the same folder, then rename); creates the folder. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  const tmp = `${path}.tmp-${Deno.pid}-${Math.floor(performance.now() * 1000)}`;
-  try {
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw new Error(`cannot write ${path}: ${(e as Error).message}`);
-  }
-}
+/** Writes bytes atomically (see lib/io/atomic.ts); creates the folder. */
+export const writeFileAtomic = writeBytesAtomic;
 
 export const writePng = writeFileAtomic;
 

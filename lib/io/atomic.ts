@@ -1,6 +1,7 @@
 /**
- * Atomic file writes for report artefacts and done-markers: write a temp file beside the target, then rename. A crash
- * mid-write leaves the old file (or none), never a truncated one, which is what makes resuming a run safe.
+ * Atomic file writes: write a temporary file beside the target, then rename it into place. A crash mid-write leaves
+ * the old file (or none), never a truncated one; every file the toolkit writes (reports, logs, manifests, grids) goes
+ * through here.
  */
 import { dirname } from "node:path";
 

@@ -1,0 +1,56 @@
+/**
+ * The speed benchmark's pieces: the tfjs replica of one InfoGAN-CR iteration (bench/iteration.ts) runs, is seeded,
+ * leaks nothing; the torch peer's output line parses and its script is located next to the repository.
+ */
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend, shutdownBackend } from "../lib/backend.ts";
+import { buildIteration } from "../bench/iteration.ts";
+import { parseTorchLine, TORCH_SCRIPT_NAME, torchScriptPath } from "../bench/torch.ts";
+
+await initBackend({ backend: "wasm", quiet: true });
+
+Deno.test("bench: one replica iteration gives finite, seed-determined losses and leaks no tensors", () => {
+  const before = tf.memory().numTensors;
+  const run = () => {
+    const m = buildIteration(3);
+    try {
+      m.step();
+      return m.losses();
+    } finally {
+      m.dispose();
+    }
+  };
+  const a = run();
+  assert.equal(tf.memory().numTensors, before, "tensors left after dispose");
+  for (const v of Object.values(a)) assert.ok(Number.isFinite(v) && v > 0, `loss ${v}`);
+  // Cross-entropy over 5 codes starts near ln 5 for an untrained H.
+  assert.ok(Math.abs(a.h - Math.log(5)) < 0.5, `H loss ${a.h}`);
+  const b = run();
+  assert.deepEqual(b, a, "same seed, same losses");
+});
+
+Deno.test("bench: torch output line parses; bad output is a clear error", () => {
+  assert.deepEqual(parseTorchLine("torch 1.13.0a0 threads 2 ms/iteration 612.3 images/s 105\n"), {
+    version: "1.13.0a0",
+    threads: 2,
+    ms: 612.3,
+  });
+  assert.throws(() => parseTorchLine("Traceback (most recent call last): ..."), /unexpected output/);
+});
+
+Deno.test("bench: the torch script is found at ../shared/bench, or where IGCR_TORCH_SCRIPT says", () => {
+  const saved = Deno.env.get("IGCR_TORCH_SCRIPT");
+  try {
+    Deno.env.delete("IGCR_TORCH_SCRIPT");
+    const repoParent = new URL("../../", import.meta.url).pathname;
+    assert.equal(torchScriptPath(), `${repoParent}shared/bench/${TORCH_SCRIPT_NAME}`);
+    Deno.env.set("IGCR_TORCH_SCRIPT", "/elsewhere/peer.py");
+    assert.equal(torchScriptPath(), "/elsewhere/peer.py");
+  } finally {
+    if (saved === undefined) Deno.env.delete("IGCR_TORCH_SCRIPT");
+    else Deno.env.set("IGCR_TORCH_SCRIPT", saved);
+  }
+});
+
+globalThis.addEventListener("unload", () => shutdownBackend());
