@@ -249,20 +249,28 @@ export function buildIteration(seed = 0): IterationModel {
         const lh = optH.minimize(() => tf.losses.softmaxCrossEntropy(onehot, h(pair)) as tf.Scalar, true, hp.vars)!;
         // D/Q step on detached fakes.
         const fake = g.forward(cz);
-        const ld = optD.minimize(() => {
-          const tr = dTrunk(real), tfk = dTrunk(fake);
-          return tf.addN([bceOnes(dHead(tr)), bceZeros(dHead(tfk)), qLoss(qHead(tfk), c)]) as tf.Scalar;
-        }, true, dp.vars)!;
+        const ld = optD.minimize(
+          () => {
+            const tr = dTrunk(real), tfk = dTrunk(fake);
+            return tf.addN([bceOnes(dHead(tr)), bceZeros(dHead(tfk)), qLoss(qHead(tfk), c)]) as tf.Scalar;
+          },
+          true,
+          dp.vars,
+        )!;
         let lg: tf.Scalar = tf.scalar(0);
         for (let s = 0; s < 2; s++) {
-          lg = optG.minimize(() => {
-            const tfk = dTrunk(g.forward(cz));
-            return tf.addN([
-              bceOnes(dHead(tfk)),
-              qLoss(qHead(tfk), c),
-              tf.mul(ALPHA, crLoss(v1, v2, onehot)),
-            ]) as tf.Scalar;
-          }, true, g.p.vars)!;
+          lg = optG.minimize(
+            () => {
+              const tfk = dTrunk(g.forward(cz));
+              return tf.addN([
+                bceOnes(dHead(tfk)),
+                qLoss(qHead(tfk), c),
+                tf.mul(ALPHA, crLoss(v1, v2, onehot)),
+              ]) as tf.Scalar;
+            },
+            true,
+            g.p.vars,
+          )!;
         }
         last = { h: tf.keep(lh), d: tf.keep(ld), g: tf.keep(lg) };
       });
@@ -314,7 +322,9 @@ export function timeIteration(model: IterationModel, iterations = 10, warmup = 3
 }
 
 /** Per-kernel time (ms) and call count of one iteration, from tf.profile, sorted by time. */
-export async function profileIteration(model: IterationModel): Promise<{ kernel: string; ms: number; calls: number }[]> {
+export async function profileIteration(
+  model: IterationModel,
+): Promise<{ kernel: string; ms: number; calls: number }[]> {
   model.step();
   const info = await tf.profile(() => {
     model.step();
@@ -338,7 +348,9 @@ export function benchIteration(
   try {
     const t = timeIteration(model, opts.iterations ?? 10, opts.warmup ?? 3);
     const l = model.losses();
-    if (![l.h, l.d, l.g].every(Number.isFinite)) throw new Error(`bench iteration: non-finite losses ${JSON.stringify(l)}`);
+    if (![l.h, l.d, l.g].every(Number.isFinite)) {
+      throw new Error(`bench iteration: non-finite losses ${JSON.stringify(l)}`);
+    }
     return {
       "iteration ms (median)": t.medianMs,
       "iteration ms (min)": t.minMs,

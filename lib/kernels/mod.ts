@@ -1,5 +1,6 @@
 /**
- * Kernels registered on the tfjs wasm backend to make it fit for (and fast at) training.
+ * Kernels registered on the tfjs wasm backend to make it fit for (and fast at) training. Measurements behind each
+ * choice: docs/speed.md.
  *
  * The stock wasm backend lacks `Conv2DBackpropFilter` (so no convolution can be trained) and its
  * `Conv2DBackpropInput` is a plain scalar loop, ten times slower than the forward convolution. The latter is also the
@@ -7,13 +8,20 @@
  * backend's own `Conv2D`, which runs on XNNPACK (SIMD, multi-threaded):
  *
  *  - filter gradient: a convolution whose "batch" is the input channel and whose "channels" are the batch, with the
- *    output gradient as a filter dilated by the stride (see {@link conv2dBackpropFilter});
+ *    output gradient as a filter dilated by the stride; for few input channels an im2col matrix product
+ *    (see {@link conv2dBackpropFilter});
  *  - input gradient: a sub-pixel (phase) decomposition. Output pixel i = s*m + p of a stride-s transposed convolution
- *    only sees filter taps k with k = p + pad (mod s), so all s*s phases are one stride-1 convolution over the output
- *    gradient with s*s*C_in output channels, followed by a depth-to-space shuffle (see {@link conv2dBackpropInput}).
- *    Unlike convolving a zero-dilated gradient this wastes no multiplications on inserted zeros.
+ *    only sees filter taps k with k = p + pad (mod s), so each phase is a stride-1 convolution over the output
+ *    gradient; the phases are interleaved afterwards (see {@link conv2dBackpropInput}). Unlike convolving a
+ *    zero-dilated gradient this multiplies by no inserted zeros.
  *
- * Cases outside NHWC / dilation 1 / equal strides fall back to the stock kernel (or fail clearly where there is none).
+ * Other stock kernels that are scalar loops on wasm and show up in a GAN iteration are replaced by equivalent calls to
+ * fast ones (XNNPACK PReLU, average pooling, inner-preserving transposes) or by plain memory copies: LeakyRelu (and
+ * its gradient), Sum/Mean over leading axes, Transpose, BatchMatMul with transposed operands, Slice, Concat, SplitV,
+ * Identity, Cast. Each replacement hands the cases it does not speed up to the stock kernel.
+ *
+ * Rule for every kernel here: take heap views (typedArrayFromHeap) only after the kernel's last allocation before
+ * their use. In the single-threaded build a heap growth detaches all earlier views.
  */
 import * as tf from "@tensorflow/tfjs";
 
@@ -51,7 +59,11 @@ function call(
 ): tf.TensorInfo {
   const f = stock[name] ?? tf.getKernel(name, "wasm")?.kernelFunc;
   if (!f) throw new Error(`wasm kernel ${name} is not registered`);
-  return f({ inputs, backend: backend as unknown as tf.KernelBackend, attrs: attrs as tf.NamedAttrMap }) as tf.TensorInfo;
+  return f({
+    inputs,
+    backend: backend as unknown as tf.KernelBackend,
+    attrs: attrs as tf.NamedAttrMap,
+  }) as tf.TensorInfo;
 }
 
 /** Same storage, another shape (reshape is free in tfjs: the shape lives in the TensorInfo). */
@@ -64,8 +76,7 @@ function size(shape: number[]): number {
 }
 
 /**
- * Small constant tensors the kernels reuse (ones vectors for reductions, PReLU slopes). Stable ids also let XNNPACK
- * keep its packed operators. Tied to one backend instance: a re-created backend starts a fresh cache.
+ * Small constant tensors the kernels reuse (PReLU slopes). Stable ids also let XNNPACK keep its packed operators. Tied to one backend instance: a re-created backend starts a fresh cache.
  */
 const constants = new Map<string, tf.TensorInfo>();
 let constantsOwner: WasmBackend | null = null;
@@ -368,7 +379,11 @@ export function conv2dBackpropInput(args: {
     }
     // (py, px, n*mh, mw, ci) -> (n*mh, py, mw, px, ci) in two inner-preserving transposes: the stock 5-D transpose
     // is ~100x slower than these two.
-    const t1 = transpose({ inputs: { x: view(stack, [s, s, n * mh * mw, ci]) }, backend, attrs: { perm: [0, 2, 1, 3] } });
+    const t1 = transpose({
+      inputs: { x: view(stack, [s, s, n * mh * mw, ci]) },
+      backend,
+      attrs: { perm: [0, 2, 1, 3] },
+    });
     free(backend, stack);
     const t2 = transpose({ inputs: { x: view(t1, [s, n * mh, mw * s * ci]) }, backend, attrs: { perm: [1, 0, 2] } });
     free(backend, t1);
@@ -399,7 +414,6 @@ export function conv2dBackpropInput(args: {
   free(backend, full);
   return cropped;
 }
-
 
 /**
  * BatchMatMul: the stock kernel's transposed paths are scalar loops (a [64,128]^T x [64,1024] product: 15-50 ms, the
