@@ -7,12 +7,13 @@
  * when the model code changes; `benchTrainerStep` (below) times the project's own trainer when it exists.
  *
  * One difference in work, in torch's disfavour: torch's `backward()` also computes weight gradients of the networks an
- * optimiser does not step (D and H weights in a G step), while `optimizer.minimize(f, false, varList)` here
+ * optimiser does not step (D and H weights in a G step), while the optimiser here (`Adam.minimize`)
  * differentiates only with respect to the stepped variables. The updates and losses are the same.
  */
 import * as tf from "@tensorflow/tfjs";
 import process from "node:process";
 import { Rng } from "../lib/rng.ts";
+import { Adam } from "../lib/train/adam.ts";
 
 const B = 64, K = 5, NOISE = 5, C = 1, LAM = 0.05, ALPHA = 2.0;
 
@@ -214,9 +215,11 @@ export function buildIteration(seed = 0): IterationModel {
   const hTrunk = makeTrunk(hp, "h", 2 * C);
   const hOut = snDense(hp, "hout", 128, K, false);
   const h = (x: T) => hOut(hTrunk(x));
-  const optG = tf.train.adam(1e-3, 0.5, 0.999, 1e-8);
-  const optD = tf.train.adam(2e-3, 0.5, 0.999, 1e-8);
-  const optH = tf.train.adam(2e-3, 0.5, 0.999, 1e-8);
+  // The product's optimiser (lib/train/adam.ts, TF1's Adam), so that the bench times the trainer's update code.
+  const adam = (lr: number) => new Adam({ lr, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 });
+  const optG = adam(1e-3), optD = adam(2e-3), optH = adam(2e-3);
+  const byName = (vars: tf.Variable[]) => new Map(vars.map((v) => [v.name, v]));
+  const gVars = byName(g.p.vars), dVars = byName(dp.vars), hVars = byName(hp.vars);
   const dataRng = rng.fork("data");
   const realArr = dataRng.uniformArray(B * 64 * 64 * C).map((u) => (u > 0.9 ? 1 : 0));
   const real = tf.tensor(realArr, [B, 64, 64, C]);
@@ -246,31 +249,23 @@ export function buildIteration(seed = 0): IterationModel {
         const { c, cz, onehot, v1, v2 } = latents();
         // H step: G's images are computed outside the gradient, like torch's detach().
         const pair = tf.concat([g.forward(v1), g.forward(v2)], 3);
-        const lh = optH.minimize(() => tf.losses.softmaxCrossEntropy(onehot, h(pair)) as tf.Scalar, true, hp.vars)!;
+        const lh = optH.minimize(hVars, () => tf.losses.softmaxCrossEntropy(onehot, h(pair)) as tf.Scalar);
         // D/Q step on detached fakes.
         const fake = g.forward(cz);
-        const ld = optD.minimize(
-          () => {
-            const tr = dTrunk(real), tfk = dTrunk(fake);
-            return tf.addN([bceOnes(dHead(tr)), bceZeros(dHead(tfk)), qLoss(qHead(tfk), c)]) as tf.Scalar;
-          },
-          true,
-          dp.vars,
-        )!;
+        const ld = optD.minimize(dVars, () => {
+          const tr = dTrunk(real), tfk = dTrunk(fake);
+          return tf.addN([bceOnes(dHead(tr)), bceZeros(dHead(tfk)), qLoss(qHead(tfk), c)]) as tf.Scalar;
+        });
         let lg: tf.Scalar = tf.scalar(0);
         for (let s = 0; s < 2; s++) {
-          lg = optG.minimize(
-            () => {
-              const tfk = dTrunk(g.forward(cz));
-              return tf.addN([
-                bceOnes(dHead(tfk)),
-                qLoss(qHead(tfk), c),
-                tf.mul(ALPHA, crLoss(v1, v2, onehot)),
-              ]) as tf.Scalar;
-            },
-            true,
-            g.p.vars,
-          )!;
+          lg = optG.minimize(gVars, () => {
+            const tfk = dTrunk(g.forward(cz));
+            return tf.addN([
+              bceOnes(dHead(tfk)),
+              qLoss(qHead(tfk), c),
+              tf.mul(ALPHA, crLoss(v1, v2, onehot)),
+            ]) as tf.Scalar;
+          });
         }
         last = { h: tf.keep(lh), d: tf.keep(ld), g: tf.keep(lg) };
       });

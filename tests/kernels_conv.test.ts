@@ -72,6 +72,13 @@ const cases: Case[] = [
   { n: 2, h: 11, w: 9, ci: 8, co: 2, k: [1, 1], s: 2, pad: "valid" }, // phases without any tap
   { n: 2, h: 12, w: 13, ci: 8, co: 5, k: [5, 5], s: 3, pad: "same" },
   { n: 3, h: 8, w: 8, ci: 16, co: 8, k: [4, 4], s: 2, pad: 1 },
+  // Few input channels, many output channels (the filter gradient's im2col product with a narrow patch row).
+  { n: 2, h: 12, w: 12, ci: 1, co: 32, k: [4, 4], s: 2, pad: 1 }, // the image layers' shape, small
+  { n: 3, h: 9, w: 7, ci: 1, co: 20, k: [3, 3], s: 1, pad: "valid" },
+  { n: 2, h: 11, w: 10, ci: 2, co: 24, k: [3, 2], s: 2, pad: "same" },
+  { n: 1, h: 10, w: 13, ci: 3, co: 13, k: [2, 2], s: 3, pad: "same" },
+  { n: 2, h: 9, w: 9, ci: 4, co: 40, k: [3, 3], s: 2, pad: 2 },
+  { n: 2, h: 7, w: 8, ci: 2, co: 5, k: [1, 1], s: 2, pad: "valid" }, // kernel smaller than stride
 ];
 
 function describe(c: Case): string {
@@ -174,6 +181,9 @@ Deno.test("kernels: no tensors leak from the registered kernels", () => {
     const x = tf.randomNormal([2, 9, 9, 3]) as T4, f = tf.randomNormal([4, 4, 3, 5]) as T4;
     tf.grads((a, b) => tf.sum(tf.conv2d(a as T4, b as T4, 2, "same")))([x, f]);
     tf.conv2dTranspose(tf.randomNormal([2, 5, 5, 5]) as T4, f, [2, 9, 9, 3], 2, "same");
+    // One input channel, 16 output channels: the im2col filter gradient with a narrow patch row.
+    const x1 = tf.randomNormal([2, 9, 9, 1]) as T4, f1 = tf.randomNormal([3, 3, 1, 16]) as T4;
+    tf.grads((a, b) => tf.sum(tf.conv2d(a as T4, b as T4, 2, "same")))([x1, f1]);
   });
   assert.equal(tf.memory().numTensors, before);
   assert.equal(tf.memory().numBytes, beforeBytes);

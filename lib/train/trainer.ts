@@ -34,7 +34,7 @@ import {
   initH,
   updateSpectralNorms,
 } from "../models/infogan_cr.ts";
-import type { ParamSet } from "../models/layers.ts";
+import { Adam } from "./adam.ts";
 import type { TrainedModel } from "../models/capabilities.ts";
 import { contrastiveLoss, discriminatorLoss, generatorAdversarialLoss, informationLoss } from "../losses/gan.ts";
 import { joinLatent, sampleCrPairs, sampleLatents } from "../latents.ts";
@@ -96,66 +96,6 @@ export interface Trainer {
   dispose(): void;
 }
 
-/** Adam as TF 1.x implements it: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t); w -= lr_t m / (sqrt(v) + eps). */
-class Adam {
-  t = 0;
-  private m = new Map<string, tf.Variable>();
-  private v = new Map<string, tf.Variable>();
-
-  constructor(private lr: number, private b1: number, private b2: number, private eps: number) {}
-
-  /** Minimises `loss` over the trainable variables of `params`; returns the loss (caller disposes). */
-  step(params: ParamSet, loss: () => tf.Scalar): tf.Scalar {
-    const names = [...params.trainable.keys()];
-    const vars = names.map((n) => params.trainable.get(n)!);
-    const { value, grads } = tf.variableGrads(loss, vars);
-    this.t += 1;
-    const lrT = (this.lr * Math.sqrt(1 - Math.pow(this.b2, this.t))) / (1 - Math.pow(this.b1, this.t));
-    tf.tidy(() => {
-      names.forEach((name, i) => {
-        const g = grads[vars[i].name];
-        if (!g) return; // not on the loss's path (cannot happen for a full network, but harmless)
-        let m = this.m.get(name), v = this.v.get(name);
-        if (!m || !v) {
-          m = tf.variable(tf.zerosLike(g), false);
-          v = tf.variable(tf.zerosLike(g), false);
-          this.m.set(name, m);
-          this.v.set(name, v);
-        }
-        m.assign(tf.add(tf.mul(m, this.b1), tf.mul(g, 1 - this.b1)));
-        v.assign(tf.add(tf.mul(v, this.b2), tf.mul(tf.square(g), 1 - this.b2)));
-        vars[i].assign(tf.sub(vars[i], tf.div(tf.mul(m, lrT), tf.add(tf.sqrt(v), this.eps))));
-      });
-    });
-    tf.dispose(grads);
-    return value;
-  }
-
-  slots(): tf.NamedTensorMap {
-    const out: tf.NamedTensorMap = {};
-    for (const [n, t] of this.m) out[`m/${n}`] = t;
-    for (const [n, t] of this.v) out[`v/${n}`] = t;
-    return out;
-  }
-
-  load(slots: tf.NamedTensorMap, t: number): void {
-    this.reset();
-    this.t = t;
-    for (const [key, value] of Object.entries(slots)) {
-      const target = key.startsWith("m/") ? this.m : key.startsWith("v/") ? this.v : null;
-      if (!target) throw new Error(`checkpoint: unexpected Adam slot ${key}`);
-      target.set(key.slice(2), tf.variable(value, false));
-    }
-  }
-
-  reset(): void {
-    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
-    this.m.clear();
-    this.v.clear();
-    this.t = 0;
-  }
-}
-
 async function defaultData(cfg: GanConfig): Promise<TrainingData> {
   return await datasetByName(cfg.dataset);
 }
@@ -179,9 +119,9 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
   let batches = new BatchIterator(data, n, root.fork("data"));
   const params = initGan(arch, initRng);
   const adam = {
-    g: new Adam(cfg.lr.g, cfg.adam.beta1, cfg.adam.beta2, cfg.adam.epsilon),
-    dq: new Adam(cfg.lr.d, cfg.adam.beta1, cfg.adam.beta2, cfg.adam.epsilon),
-    h: new Adam(cfg.lr.h, cfg.adam.beta1, cfg.adam.beta2, cfg.adam.epsilon),
+    g: new Adam({ ...cfg.adam, lr: cfg.lr.g }),
+    dq: new Adam({ ...cfg.adam, lr: cfg.lr.d }),
+    h: new Adam({ ...cfg.adam, lr: cfg.lr.h }),
   };
   let iteration = 0;
 
@@ -235,7 +175,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
       if (pairs) {
         const x1 = generate(arch, params.g, p1!, pairMode);
         const x2 = generate(arch, params.g, p2!, pairMode);
-        keep(adam.h.step(params.h, () => contrastiveLoss(contrast(arch, params.h, x1, x2), idx!)));
+        keep(adam.h.minimize(params.h.trainable, () => contrastiveLoss(contrast(arch, params.h, x1, x2), idx!)));
       } else keep(tf.scalar(NaN));
       mark("h", parts[0]);
 
@@ -243,7 +183,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
       const fake = generate(arch, params.g, latent, gMode);
       const both = tf.concat([real, fake], 0);
       let dAdv!: tf.Scalar, dInfo!: tf.Scalar;
-      const dTotal = adam.dq.step(params.dq, () => {
+      const dTotal = adam.dq.minimize(params.dq.trainable, () => {
         const { dLogit, qMean } = discriminate(arch, params.dq, both);
         const [realLogit, fakeLogit] = tf.split(dLogit, 2) as [tf.Tensor1D, tf.Tensor1D];
         const qFake = tf.slice(qMean, [n, 0], [n, codes]) as tf.Tensor2D;
@@ -259,7 +199,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
       let gTotal: tf.Scalar | null = null;
       for (let s = 0; s < cfg.gSteps; s++) {
         tf.dispose([gAdv, gInfo, gCr, gTotal].filter((t) => t !== null));
-        gTotal = adam.g.step(params.g, () => {
+        gTotal = adam.g.minimize(params.g.trainable, () => {
           const x = generate(arch, params.g, latent, gMode);
           const { dLogit, qMean } = discriminate(arch, params.dq, x);
           gAdv = tf.keep(generatorAdversarialLoss(dLogit));

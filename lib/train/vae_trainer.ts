@@ -13,7 +13,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng, type RngState } from "../rng.ts";
-import { type AdamConfig, parseVaeConfig, type VaeConfig } from "../config/vae.ts";
+import { parseVaeConfig, type VaeConfig } from "../config/vae.ts";
+import { Adam } from "./adam.ts";
 import {
   decoderForward,
   disposeVaeParams,
@@ -74,73 +75,6 @@ export interface VaeTrainerOptions {
   data: ImageSource;
   /** Continue from this checkpoint (as `loadCheckpoint` returns it); its tensors are copied, not taken over. */
   checkpoint?: Checkpoint;
-}
-
-// ---- Adam -----------------------------------------------------------------------------------------------------------
-
-/**
- * Adam as TF1's `AdamOptimizer` (which the released code used): lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t),
- * w -= lr_t * m / (sqrt(v) + eps). Written out rather than `tf.train.adam` so that the step count is a plain number
- * and the bias correction is computed in float64 from it: restoring a checkpoint then reproduces the run bit for bit
- * (tfjs's Adam keeps running powers of beta that its `setWeights` recomputes with `pow`, which can differ in the last
- * bit).
- */
-class Adam {
-  t = 0;
-  private m: Record<string, tf.Variable> = {};
-  private v: Record<string, tf.Variable> = {};
-
-  constructor(private cfg: AdamConfig, private vars: Record<string, tf.Variable>) {
-    for (const [k, w] of Object.entries(vars)) {
-      this.m[k] = tf.variable(tf.zerosLike(w), false);
-      this.v[k] = tf.variable(tf.zerosLike(w), false);
-    }
-  }
-
-  /** Applies gradients keyed like `vars`. */
-  apply(grads: Record<string, tf.Tensor>): void {
-    this.t += 1;
-    const { lr, beta1: b1, beta2: b2, epsilon } = this.cfg;
-    const lrT = lr * Math.sqrt(1 - b2 ** this.t) / (1 - b1 ** this.t);
-    tf.tidy(() => {
-      for (const [k, w] of Object.entries(this.vars)) {
-        const g = grads[k];
-        if (!g) throw new Error(`Adam: no gradient for ${k}`);
-        const m = this.m[k].mul(b1).add(g.mul(1 - b1));
-        const v = this.v[k].mul(b2).add(g.square().mul(1 - b2));
-        this.m[k].assign(m);
-        this.v[k].assign(v);
-        w.assign(w.sub(m.div(v.sqrt().add(epsilon)).mul(lrT)));
-      }
-    });
-  }
-
-  tensors(): tf.NamedTensorMap {
-    const out: tf.NamedTensorMap = {};
-    for (const k of Object.keys(this.vars)) {
-      out[`${k}/m`] = this.m[k];
-      out[`${k}/v`] = this.v[k];
-    }
-    return out;
-  }
-
-  restore(t: number, saved: tf.NamedTensorMap | undefined, what: string): void {
-    if (!saved) throw new Error(`${what}: checkpoint has no optimiser state`);
-    for (const k of Object.keys(this.vars)) {
-      for (const [slot, vars] of [["m", this.m], ["v", this.v]] as const) {
-        const s = saved[`${k}/${slot}`];
-        if (!s || s.shape.join("x") !== vars[k].shape.join("x")) {
-          throw new Error(`${what}: optimiser slot ${k}/${slot} is missing or has the wrong shape`);
-        }
-        vars[k].assign(s);
-      }
-    }
-    this.t = t;
-  }
-
-  dispose(): void {
-    tf.dispose([...Object.values(this.m), ...Object.values(this.v)]);
-  }
 }
 
 // ---- the trainer ----------------------------------------------------------------------------------------------------
@@ -220,14 +154,16 @@ export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): 
     : initVaeParams(spec, root.fork("init"));
   const vaeVars = flatten({ encoder: params.encoder, decoder: params.decoder });
   const tcdVars = flatten({ tcd: params.tcd });
-  const adamVae = new Adam(config.optimVae, vaeVars);
-  const adamTcd = config.model === "factor-vae" ? new Adam(config.optimTcd, tcdVars) : null;
+  const adamVae = new Adam(config.optimVae);
+  adamVae.init(vaeVars);
+  const adamTcd = config.model === "factor-vae" ? new Adam(config.optimTcd) : null;
+  adamTcd?.init(tcdVars);
   let iteration = 0;
 
   if (opts.checkpoint && saved) {
     try {
-      adamVae.restore(saved.adamVaeT, opts.checkpoint.tensors.adam_vae, "VAE checkpoint");
-      adamTcd?.restore(saved.adamTcdT, opts.checkpoint.tensors.adam_tcd, "VAE checkpoint (TC discriminator)");
+      adamVae.restore(vaeVars, saved.adamVaeT, opts.checkpoint.tensors.adam_vae, "VAE checkpoint");
+      adamTcd?.restore(tcdVars, saved.adamTcdT, opts.checkpoint.tensors.adam_tcd, "VAE checkpoint (TC discriminator)");
       batches = BatchIterator.restore(opts.data, saved.batches);
     } catch (e) {
       adamVae.dispose();
@@ -276,7 +212,7 @@ export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): 
       const vals = tf.tidy(() => tf.stack([...kept, vaeStep.value]).dataSync());
       const losses: VaeLosses = { recon: vals[0], kl: vals[1], tc: vals[2], vae: vals[3], tcd: 0 };
       checkFinite(losses, iteration);
-      adamVae.apply(vaeStep.grads);
+      adamVae.apply(vaeVars, vaeStep.grads);
       return losses;
     } finally {
       tf.dispose([...kept, vaeStep.value, ...Object.values(vaeStep.grads), eps]);
@@ -297,7 +233,7 @@ export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): 
     try {
       const value = tcdStep.value.dataSync()[0];
       checkFinite({ ...losses, tcd: value }, iteration);
-      adam.apply(tcdStep.grads);
+      adam.apply(tcdVars, tcdStep.grads);
       return value;
     } finally {
       tf.dispose([z, tcdStep.value, ...Object.values(tcdStep.grads)]);
@@ -308,11 +244,11 @@ export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): 
     const tensors: Record<string, tf.NamedTensorMap> = {
       encoder: params.encoder,
       decoder: params.decoder,
-      adam_vae: adamVae.tensors(),
+      adam_vae: adamVae.slots(),
     };
     if (adamTcd) {
       tensors.tcd = params.tcd;
-      tensors.adam_tcd = adamTcd.tensors();
+      tensors.adam_tcd = adamTcd.slots();
     }
     await saveCheckpoint(dir, {
       tensors,
