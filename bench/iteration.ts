@@ -197,8 +197,8 @@ function qLoss(q: T, c: T): T {
 /** A ready-to-run replica: `step()` runs one iteration (H, D/Q, G, G). */
 export interface IterationModel {
   step(): void;
-  /** Loss values of the last step (read back, so calling it synchronises). */
-  losses(): { h: number; d: number; g: number };
+  /** Loss values of the last step (read back asynchronously, so awaiting it synchronises). */
+  losses(): Promise<{ h: number; d: number; g: number }>;
   dispose(): void;
 }
 
@@ -270,8 +270,9 @@ export function buildIteration(seed = 0): IterationModel {
         last = { h: tf.keep(lh), d: tf.keep(ld), g: tf.keep(lg) };
       });
     },
-    losses() {
-      return { h: last.h.dataSync()[0], d: last.d.dataSync()[0], g: last.g.dataSync()[0] };
+    async losses() {
+      const [h, d, g] = await Promise.all([last.h.data(), last.d.data(), last.g.data()]);
+      return { h: h[0], d: d[0], g: g[0] };
     },
     dispose() {
       for (const t of Object.values(last)) t.dispose();
@@ -298,17 +299,17 @@ function median(xs: number[]): number {
 }
 
 /** Times `step()` (synchronised by reading the losses back) over `iterations` runs after `warmup` runs. */
-export function timeIteration(model: IterationModel, iterations = 10, warmup = 3): IterationTiming {
+export async function timeIteration(model: IterationModel, iterations = 10, warmup = 3): Promise<IterationTiming> {
   for (let i = 0; i < warmup; i++) {
     model.step();
-    model.losses();
+    await model.losses();
   }
   const times: number[] = [];
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < iterations; i++) {
     const t0 = performance.now();
     model.step();
-    model.losses();
+    await model.losses();
     times.push(performance.now() - t0);
   }
   const cpu = process.cpuUsage(cpu0);
@@ -321,9 +322,9 @@ export async function profileIteration(
   model: IterationModel,
 ): Promise<{ kernel: string; ms: number; calls: number }[]> {
   model.step();
-  const info = await tf.profile(() => {
+  const info = await tf.profile(async () => {
     model.step();
-    model.losses();
+    await model.losses();
   });
   const by = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
@@ -336,13 +337,13 @@ export async function profileIteration(
 }
 
 /** The bench section: ms per iteration of the replica on the active backend. */
-export function benchIteration(
+export async function benchIteration(
   opts: { iterations?: number; warmup?: number } = {},
-): Record<string, number | string> {
+): Promise<Record<string, number | string>> {
   const model = buildIteration(0);
   try {
-    const t = timeIteration(model, opts.iterations ?? 10, opts.warmup ?? 3);
-    const l = model.losses();
+    const t = await timeIteration(model, opts.iterations ?? 10, opts.warmup ?? 3);
+    const l = await model.losses();
     if (![l.h, l.d, l.g].every(Number.isFinite)) {
       throw new Error(`bench iteration: non-finite losses ${JSON.stringify(l)}`);
     }

@@ -100,11 +100,11 @@ async function benchTrainer(iterations: number, warmup: number): Promise<Result 
   const trainer = await createTrainer(config);
   try {
     let last: Record<string, number> = {};
-    for (let i = 0; i < warmup; i++) last = trainer.step();
+    for (let i = 0; i < warmup; i++) last = await trainer.step();
     const times: number[] = [];
     for (let i = 0; i < iterations; i++) {
       const t0 = performance.now();
-      last = trainer.step();
+      last = await trainer.step();
       times.push(performance.now() - t0);
     }
     times.sort((a, b) => a - b);
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
     let r: Result | null = null;
     switch (section) {
       case "iteration":
-        r = benchIteration({ iterations: flags.iterations, warmup: flags.warmup });
+        r = await benchIteration({ iterations: flags.iterations, warmup: flags.warmup });
         break;
       case "torch":
         r = await benchTorch({ iterations: flags.iterations });

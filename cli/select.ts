@@ -187,11 +187,11 @@ async function main(): Promise<void> {
       const images = data!.observe(data!.sampleFactors(n, rng.fork("udr-images")));
       try {
         // VAEs: drop latents with mean KL < 0.01 ([DL]); GANs have no KL, so every code dim is active.
-        const activeDims = models.map((m, i) =>
-          modelNames[i] === "factor-vae" || modelNames[i] === "beta-vae"
-            ? activeFromKl(meanKlPerDim(m as unknown as VaeModel, images))
-            : null
-        );
+        const activeDims: (boolean[] | null)[] = [];
+        for (let i = 0; i < models.length; i++) {
+          const vae = modelNames[i] === "factor-vae" || modelNames[i] === "beta-vae";
+          activeDims.push(vae ? activeFromKl(await meanKlPerDim(models[i] as unknown as VaeModel, images)) : null);
+        }
         activeCounts = activeDims.map((a, i) => (a ? a.filter(Boolean).length : models[i].codeSize));
         if (activeDims.some((a) => a)) {
           console.error(

@@ -63,7 +63,10 @@ export async function realGpuAdapter(): Promise<GpuAdapterLike | null> {
     if (!adapter) return null;
     const fallback = adapter.isFallbackAdapter ?? adapter.info?.isFallbackAdapter ?? false;
     const desc = `${adapter.info?.description ?? ""} ${adapter.info?.device ?? ""}`.toLowerCase();
-    if (fallback || desc.includes("llvmpipe") || desc.includes("swiftshader")) return null;
+    // A software adapter (llvmpipe) is far slower than wasm; it is only accepted on request, to exercise the WebGPU
+    // code path on a machine without a GPU (IGCR_WEBGPU_ALLOW_FALLBACK=1).
+    const software = fallback || desc.includes("llvmpipe") || desc.includes("swiftshader");
+    if (software && Deno.env.get("IGCR_WEBGPU_ALLOW_FALLBACK") !== "1") return null;
     return adapter;
   } catch {
     return null;

@@ -10,23 +10,23 @@ import { parseTorchLine, TORCH_SCRIPT_NAME, torchScriptPath } from "../bench/tor
 
 await initBackend({ backend: "wasm", quiet: true });
 
-Deno.test("bench: one replica iteration gives finite, seed-determined losses and leaks no tensors", () => {
+Deno.test("bench: one replica iteration gives finite, seed-determined losses and leaks no tensors", async () => {
   const before = tf.memory().numTensors;
-  const run = () => {
+  const run = async () => {
     const m = buildIteration(3);
     try {
       m.step();
-      return m.losses();
+      return await m.losses();
     } finally {
       m.dispose();
     }
   };
-  const a = run();
+  const a = await run();
   assert.equal(tf.memory().numTensors, before, "tensors left after dispose");
   for (const v of Object.values(a)) assert.ok(Number.isFinite(v) && v > 0, `loss ${v}`);
   // Cross-entropy over 5 codes starts near ln 5 for an untrained H.
   assert.ok(Math.abs(a.h - Math.log(5)) < 0.5, `H loss ${a.h}`);
-  const b = run();
+  const b = await run();
   assert.deepEqual(b, a, "same seed, same losses");
 });
 

@@ -147,7 +147,7 @@ Deno.test("latents: CR pairs share code i and the noise, other codes at least th
   assert.throws(() => sampleCrPairs(new Rng(3), 4, 5, 5, 2.5), /gap must be in \[0, 2\]/);
 });
 
-Deno.test("spectral norm: power iterations bring the largest singular value of W/sigma near 1", () => {
+Deno.test("spectral norm: power iterations bring the largest singular value of W/sigma near 1", async () => {
   const arch = architectureFor("dsprites", [16, 16, 1]);
   const p = initGan(arch, new Rng(4));
   // Make a weight with a dominant direction so sigma is far from the init's.
@@ -155,14 +155,14 @@ Deno.test("spectral norm: power iterations bring the largest singular value of W
   w.assign(tf.tidy(() => tf.add(w, tf.mul(tf.outerProduct(tf.ones([w.shape[0]]), tf.linspace(0, 1, 128)), 0.3))));
   for (let i = 0; i < 150; i++) updateSpectralNorms(arch, p);
   for (const layer of ["d_c0", "d_c3", "d_fc0", "d_out", "q_fc0", "q_out"]) {
-    const s = normalizedSpectralNorm(p.dq, layer);
+    const s = await normalizedSpectralNorm(p.dq, layer);
     assert.ok(Math.abs(s - 1) < 0.03, `${layer}: largest singular value ${s}`);
   }
-  assert.ok(Math.abs(normalizedSpectralNorm(p.h, "h_c2") - 1) < 0.02);
+  assert.ok(Math.abs(await normalizedSpectralNorm(p.h, "h_c2") - 1) < 0.02);
   // Scaling W does not change W / sigma(W): the bound holds whatever the raw weight's norm (here about 10x larger).
   const c3 = p.dq.get("d_c3/kernel");
   c3.assign(tf.tidy(() => tf.mul(c3, 10)));
-  assert.ok(Math.abs(normalizedSpectralNorm(p.dq, "d_c3") - 1) < 0.03);
+  assert.ok(Math.abs(await normalizedSpectralNorm(p.dq, "d_c3") - 1) < 0.03);
   for (const s of Object.values(p)) s.dispose();
 });
 

@@ -88,7 +88,7 @@ Deno.test("trainer: alpha and gap changes reset H's weights and Adam slots at th
   const moved: number[] = [];
   for (let i = 0; i < 7; i++) {
     const before = kernel();
-    const l = t.step();
+    const l = await t.step();
     const after = kernel();
     moved.push(before.map((v, j) => Math.abs(after[j] - v)).sort()[Math.floor(before.length / 2)]);
     assert.equal(l.alpha, i >= 3 ? 2 : 0);
@@ -108,10 +108,10 @@ Deno.test("trainer: alpha and gap changes reset H's weights and Adam slots at th
 Deno.test("trainer: tensor count stays flat across iterations (no leaks)", async () => {
   const t = await createTrainer(tinyConfig({ iterations: 8 }), { data });
   const before0 = tf.memory().numTensors;
-  t.step();
-  t.step();
+  await t.step();
+  await t.step();
   const warm = tf.memory().numTensors;
-  for (let i = 0; i < 4; i++) t.step(); // crosses the alpha switch (H reset) at 3
+  for (let i = 0; i < 4; i++) await t.step(); // crosses the alpha switch (H reset) at 3
   assert.equal(tf.memory().numTensors, warm);
   t.dispose();
   assert.ok(tf.memory().numTensors <= before0, "dispose frees everything the trainer made");

@@ -73,11 +73,11 @@ Deno.test("vae model: init is a function of the seed; encode/generate have the T
   tr.dispose();
 });
 
-Deno.test("vae model: 'sampled' encode is mean + sigma*eps from a seeded stream; 'mean' is the posterior mean", () => {
+Deno.test("vae model: 'sampled' encode is mean + sigma*eps from a seeded stream; 'mean' is the posterior mean", async () => {
   const data = squares();
   const imgs = tf.tensor4d(data.images(Int32Array.from([3, 4, 5, 6])), [4, 16, 16, 1]);
   const tr = createVaeTrainer(tinyConfig("factor-vae", { representation: "sampled" }), { data });
-  for (let i = 0; i < 2; i++) tr.step();
+  for (let i = 0; i < 2; i++) await tr.step();
   const m1 = tr.model(), m2 = tr.model();
   const post = m1.posterior(imgs);
   const s1 = m1.encode(imgs), s1b = m1.encode(imgs), s2 = m2.encode(imgs);
@@ -91,7 +91,7 @@ Deno.test("vae model: 'sampled' encode is mean + sigma*eps from a seeded stream;
   tr.dispose();
 
   const trm = createVaeTrainer(tinyConfig("factor-vae", { representation: "mean" }), { data });
-  for (let i = 0; i < 2; i++) trm.step();
+  for (let i = 0; i < 2; i++) await trm.step();
   const mm = trm.model();
   const pm = mm.posterior(imgs), e1 = mm.encode(imgs), e2 = mm.encode(imgs);
   assert.deepEqual(e1.dataSync(), pm.mean.dataSync());
@@ -100,14 +100,14 @@ Deno.test("vae model: 'sampled' encode is mean + sigma*eps from a seeded stream;
   trm.dispose();
 });
 
-Deno.test("vae model: meanKlPerDim is the per-dim KL averaged over all images (across chunks)", () => {
+Deno.test("vae model: meanKlPerDim is the per-dim KL averaged over all images (across chunks)", async () => {
   const data = squares(300);
   const tr = createVaeTrainer(tinyConfig("beta-vae"), { data });
-  for (let i = 0; i < 3; i++) tr.step();
+  for (let i = 0; i < 3; i++) await tr.step();
   const m = tr.model();
   const idx = Int32Array.from({ length: 300 }, (_, i) => i);
   const imgs = tf.tensor4d(data.images(idx), [300, 16, 16, 1]); // > one 256-image chunk
-  const got = meanKlPerDim(m, imgs);
+  const got = await meanKlPerDim(m, imgs);
   const { mean, logvar } = m.posterior(imgs);
   const want = gaussianKlPerDim(mean, logvar);
   assert.equal(got.length, 4);
@@ -126,7 +126,7 @@ Deno.test("vae model: save -> loadVaeModel gives identical encodings (mean and s
     for (const model of ["factor-vae", "beta-vae"] as const) {
       const cfg = tinyConfig(model);
       const tr = createVaeTrainer(cfg, { data });
-      for (let i = 0; i < 3; i++) tr.step();
+      for (let i = 0; i < 3; i++) await tr.step();
       const run = `${dir}/${model}`;
       await Deno.mkdir(run);
       await tr.save(`${run}/checkpoint`);

@@ -18,7 +18,7 @@ function weights(tr: VaeTrainer): Record<string, number[]> {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-Deno.test("vae train: a few dozen steps lower the losses on a tiny fixed dataset (FactorVAE and beta-VAE)", () => {
+Deno.test("vae train: a few dozen steps lower the losses on a tiny fixed dataset (FactorVAE and beta-VAE)", async () => {
   for (const model of ["factor-vae", "beta-vae"] as const) {
     const tr = createVaeTrainer(
       tinyConfig(model, { optimVae: { lr: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } }),
@@ -27,7 +27,7 @@ Deno.test("vae train: a few dozen steps lower the losses on a tiny fixed dataset
       },
     );
     const hist: VaeLosses[] = [];
-    for (let i = 0; i < 60; i++) hist.push(tr.step());
+    for (let i = 0; i < 60; i++) hist.push(await tr.step());
     assert.equal(tr.iteration, 60);
     const first = mean(hist.slice(0, 5).map((l) => l.vae)), last = mean(hist.slice(-5).map((l) => l.vae));
     assert.ok(last < 0.8 * first, `${model}: VAE loss ${first.toFixed(2)} -> ${last.toFixed(2)}`);
@@ -47,12 +47,12 @@ Deno.test("vae train: a few dozen steps lower the losses on a tiny fixed dataset
   }
 });
 
-Deno.test("vae train: tensor count stays flat across steps (no leaks)", () => {
+Deno.test("vae train: tensor count stays flat across steps (no leaks)", async () => {
   const tr = createVaeTrainer(tinyConfig("factor-vae"), { data: squares() });
-  tr.step();
-  tr.step();
+  await tr.step();
+  await tr.step();
   const before = tf.memory().numTensors;
-  for (let i = 0; i < 4; i++) tr.step();
+  for (let i = 0; i < 4; i++) await tr.step();
   assert.equal(tf.memory().numTensors, before);
   const m = tr.model();
   const x = tf.zeros([2, 16, 16, 1]) as tf.Tensor4D;
@@ -71,10 +71,10 @@ Deno.test("vae train: 2N steps == N steps + save + resume + N steps (weights, op
     const cfg = tinyConfig("factor-vae");
     const a = createVaeTrainer(cfg, { data });
     const la: VaeLosses[] = [];
-    for (let i = 0; i < 6; i++) la.push(a.step());
+    for (let i = 0; i < 6; i++) la.push(await a.step());
 
     const b = createVaeTrainer(cfg, { data });
-    for (let i = 0; i < 3; i++) b.step();
+    for (let i = 0; i < 3; i++) await b.step();
     await b.save(`${dir}/ck`);
     b.dispose();
     const ck = await loadCheckpoint(`${dir}/ck`);
@@ -82,7 +82,7 @@ Deno.test("vae train: 2N steps == N steps + save + resume + N steps (weights, op
     for (const g of Object.values(ck.tensors)) tf.dispose(g);
     assert.equal(c.iteration, 3);
     const lc: VaeLosses[] = [];
-    for (let i = 0; i < 3; i++) lc.push(c.step());
+    for (let i = 0; i < 3; i++) lc.push(await c.step());
     assert.deepEqual(lc, la.slice(3));
     assert.deepEqual(weights(c), weights(a));
     a.dispose();

@@ -158,9 +158,10 @@ export async function selectFromPool(
       const images = udrImages(data, UDR_SAMPLES[ctx.profile], rng.fork("udr-images"));
       try {
         // VAEs: UDR masks latents whose mean KL is below 0.01 (Duan et al.); GANs have no KL, so every code counts.
-        const activeDims = models.map((m) =>
-          m instanceof VaeModel ? Array.from(meanKlPerDim(m, images), (k) => k > 0.01) : null
-        );
+        const activeDims: (boolean[] | null)[] = [];
+        for (const m of models) {
+          activeDims.push(m instanceof VaeModel ? Array.from(await meanKlPerDim(m, images), (k) => k > 0.01) : null);
+        }
         const lasso = await udr(models, images, rng.fork("udr-lasso"), { method: "lasso", activeDims });
         const spear = await udr(models, images, rng.fork("udr-spearman"), { method: "spearman", activeDims });
         return {

@@ -93,7 +93,7 @@ type FastData = GroundTruthData & {
 };
 
 /** Pixels (NHWC, flat) of n factor rows, through the dataset's fastest path. */
-export function renderFactors(data: GroundTruthData, factors: Float32Array): Float32Array {
+export async function renderFactors(data: GroundTruthData, factors: Float32Array): Promise<Float32Array> {
   const d = data as FastData;
   if (typeof d.render === "function") return d.render(factors);
   if (typeof d.images === "function" && d.classesToIndex) {
@@ -105,7 +105,7 @@ export function renderFactors(data: GroundTruthData, factors: Float32Array): Flo
   }
   const t = data.observe(factors);
   try {
-    return t.dataSync() as Float32Array;
+    return await t.data() as Float32Array;
   } finally {
     t.dispose();
   }
@@ -134,7 +134,7 @@ export async function encodeFactorRows(
   for (let start = 0; start < n; start += batchSize) {
     const b = Math.min(batchSize, n - start);
     const t0 = performance.now();
-    const pixels = renderFactors(data, factors.subarray(start * F, (start + b) * F));
+    const pixels = await renderFactors(data, factors.subarray(start * F, (start + b) * F));
     const t1 = performance.now();
     const codes = tf.tidy(() => encoder.encode(tf.tensor4d(pixels, [b, h, w, c])));
     let values: Float32Array;

@@ -165,8 +165,8 @@ export function spectralNormUpdate(params: ParamSet, specs: LayerSpec[]): void {
 }
 
 /** The largest singular value of W / sigma(W) as the network currently uses it (for tests and diagnostics). */
-export function normalizedSpectralNorm(params: ParamSet, layer: string): number {
-  return tf.tidy(() => {
+export async function normalizedSpectralNorm(params: ParamSet, layer: string): Promise<number> {
+  const sigma = tf.tidy(() => {
     const w = params.get(`${layer}/kernel`);
     const wn = spectralNormalize(w, params.get(`${layer}/sn_u`));
     const w2 = tf.reshape(wn, [-1, w.shape[w.shape.length - 1]]) as tf.Tensor2D;
@@ -174,8 +174,13 @@ export function normalizedSpectralNorm(params: ParamSet, layer: string): number 
     let u = tf.ones([1, w2.shape[1]]) as tf.Tensor2D;
     for (let i = 0; i < 200; i++) u = powerIteration(w2, u).uHat;
     const v = l2normalize(tf.matMul(u, w2, false, true));
-    return tf.sum(tf.mul(tf.matMul(v, w2), u)).dataSync()[0];
+    return tf.sum(tf.mul(tf.matMul(v, w2), u));
   });
+  try {
+    return (await sigma.data())[0];
+  } finally {
+    sigma.dispose();
+  }
 }
 
 /**

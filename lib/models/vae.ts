@@ -313,7 +313,7 @@ export class VaeModel implements TrainedModel {
  * Mean over `images` of KL(q(z_j | x) || N(0, 1)) for each latent dim j: UDR drops dims whose value is below 0.01
  * (inactive latents).
  */
-export function meanKlPerDim(model: VaeModel, images: tf.Tensor4D): Float32Array {
+export async function meanKlPerDim(model: VaeModel, images: tf.Tensor4D): Promise<Float32Array> {
   const n = images.shape[0];
   if (n === 0) throw new Error("meanKlPerDim: no images");
   const sum = new Float64Array(model.spec.latentDim);
@@ -323,8 +323,12 @@ export function meanKlPerDim(model: VaeModel, images: tf.Tensor4D): Float32Array
       const { mean, logvar } = encoderForward(model.params.encoder, images.slice(s, m));
       return gaussianKlPerDim(mean, logvar);
     });
-    const v = kl.dataSync();
-    kl.dispose();
+    let v: Float32Array;
+    try {
+      v = await kl.data() as Float32Array;
+    } finally {
+      kl.dispose();
+    }
     for (let j = 0; j < v.length; j++) sum[j] += v[j] * m;
   }
   return Float32Array.from(sum, (x) => x / n);

@@ -83,7 +83,8 @@ export interface Trainer {
   readonly arch: GanArchitecture;
   /** Completed iterations. */
   readonly iteration: number;
-  step(): StepLosses;
+  /** One training iteration; resolves once its losses have been read back from the backend. */
+  step(): Promise<StepLosses>;
   /** Writes a checkpoint (weights, Adam slots and steps, RNG states, data order, config) into `dir`. */
   save(dir: string): Promise<void>;
   /** Restores a checkpoint written by `save` (same config apart from `iterations` and output cadences). */
@@ -131,7 +132,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
     adam.h.reset();
   };
 
-  const step = (): StepLosses => {
+  const step = async (): Promise<StepLosses> => {
     const it = iteration;
     const alpha = alphaAt(cfg, it);
     const gap = gapAt(cfg, it);
@@ -139,9 +140,11 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
 
     const ms: Record<string, number> = {};
     let tMark = performance.now();
-    const mark = (phase: string, sync?: tf.Tensor) => {
+    // Phase timing waits for the phase's result with an async read: synchronous readback does not exist on every
+    // backend (tfjs-backend-webgpu needs an OffscreenCanvas for it, which Deno lacks).
+    const mark = async (phase: string, sync?: tf.Tensor) => {
       if (!opts.timePhases) return;
-      sync?.dataSync();
+      if (sync) await sync.data();
       const now = performance.now();
       ms[phase] = (ms[phase] ?? 0) + now - tMark;
       tMark = now;
@@ -157,75 +160,91 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
       parts.push(tf.keep(t));
       return t;
     };
-    tf.tidy(() => {
-      const latent = tf.tensor2d(joinLatent(lat.c, lat.z, n, codes, noise), [n, codes + noise]);
-      const c = tf.tensor2d(lat.c, [n, codes]);
-      const real = tf.tensor4d(realBuf, [n, ih, iw, ic]);
-      let p1: tf.Tensor2D | null = null, p2: tf.Tensor2D | null = null, idx: tf.Tensor1D | null = null;
-      if (pairs) {
-        p1 = tf.tensor2d(joinLatent(pairs.c1, pairs.z, n, codes, noise), [n, codes + noise]);
-        p2 = tf.tensor2d(joinLatent(pairs.c2, pairs.z, n, codes, noise), [n, codes + noise]);
-        idx = tf.tensor1d(pairs.index, "int32");
-      }
+    // Each phase runs in its own tidy so that the (async) phase marks can sit between them; the inputs live across
+    // phases and are disposed at the end.
+    const latent = tf.tensor2d(joinLatent(lat.c, lat.z, n, codes, noise), [n, codes + noise]);
+    const c = tf.tensor2d(lat.c, [n, codes]);
+    const real = tf.tensor4d(realBuf, [n, ih, iw, ic]);
+    let p1: tf.Tensor2D | null = null, p2: tf.Tensor2D | null = null, idx: tf.Tensor1D | null = null;
+    if (pairs) {
+      p1 = tf.tensor2d(joinLatent(pairs.c1, pairs.z, n, codes, noise), [n, codes + noise]);
+      p2 = tf.tensor2d(joinLatent(pairs.c2, pairs.z, n, codes, noise), [n, codes + noise]);
+      idx = tf.tensor1d(pairs.index, "int32");
+    }
+    let values: Float32Array;
+    try {
       const pairMode = { training: alpha > 0 };
       const gMode = { training: true };
-      mark("data");
+      await mark("data");
 
       // 1. H step.
-      if (pairs) {
-        const x1 = generate(arch, params.g, p1!, pairMode);
-        const x2 = generate(arch, params.g, p2!, pairMode);
-        keep(adam.h.minimize(params.h.trainable, () => contrastiveLoss(contrast(arch, params.h, x1, x2), idx!)));
-      } else keep(tf.scalar(NaN));
-      mark("h", parts[0]);
+      tf.tidy(() => {
+        if (pairs) {
+          const x1 = generate(arch, params.g, p1!, pairMode);
+          const x2 = generate(arch, params.g, p2!, pairMode);
+          keep(adam.h.minimize(params.h.trainable, () => contrastiveLoss(contrast(arch, params.h, x1, x2), idx!)));
+        } else keep(tf.scalar(NaN));
+      });
+      await mark("h", parts[0]);
 
       // 2. D/Q step; D has no BN, so real and fake go through it as one batch.
-      const fake = generate(arch, params.g, latent, gMode);
-      const both = tf.concat([real, fake], 0);
-      let dAdv!: tf.Scalar, dInfo!: tf.Scalar;
-      const dTotal = adam.dq.minimize(params.dq.trainable, () => {
-        const { dLogit, qMean } = discriminate(arch, params.dq, both);
-        const [realLogit, fakeLogit] = tf.split(dLogit, 2) as [tf.Tensor1D, tf.Tensor1D];
-        const qFake = tf.slice(qMean, [n, 0], [n, codes]) as tf.Tensor2D;
-        dAdv = tf.keep(discriminatorLoss(realLogit, fakeLogit));
-        dInfo = tf.keep(informationLoss(c, qFake));
-        return tf.add(dAdv, tf.mul(dInfo, cfg.infoWeight)) as tf.Scalar;
+      const dTotal = tf.tidy(() => {
+        const fake = generate(arch, params.g, latent, gMode);
+        const both = tf.concat([real, fake], 0);
+        let dAdv!: tf.Scalar, dInfo!: tf.Scalar;
+        const total = adam.dq.minimize(params.dq.trainable, () => {
+          const { dLogit, qMean } = discriminate(arch, params.dq, both);
+          const [realLogit, fakeLogit] = tf.split(dLogit, 2) as [tf.Tensor1D, tf.Tensor1D];
+          const qFake = tf.slice(qMean, [n, 0], [n, codes]) as tf.Tensor2D;
+          dAdv = tf.keep(discriminatorLoss(realLogit, fakeLogit));
+          dInfo = tf.keep(informationLoss(c, qFake));
+          return tf.add(dAdv, tf.mul(dInfo, cfg.infoWeight)) as tf.Scalar;
+        });
+        parts.push(dAdv, dInfo, tf.keep(total));
+        return total;
       });
-      parts.push(dAdv, dInfo, tf.keep(dTotal));
-      mark("dq", dTotal);
+      await mark("dq", dTotal);
 
       // 3. G steps on the same latents.
-      let gAdv: tf.Scalar | null = null, gInfo: tf.Scalar | null = null, gCr: tf.Scalar | null = null;
-      let gTotal: tf.Scalar | null = null;
-      for (let s = 0; s < cfg.gSteps; s++) {
-        tf.dispose([gAdv, gInfo, gCr, gTotal].filter((t) => t !== null));
-        gTotal = adam.g.minimize(params.g.trainable, () => {
-          const x = generate(arch, params.g, latent, gMode);
-          const { dLogit, qMean } = discriminate(arch, params.dq, x);
-          gAdv = tf.keep(generatorAdversarialLoss(dLogit));
-          gInfo = tf.keep(informationLoss(c, qMean));
-          let total = tf.add(gAdv, tf.mul(gInfo, cfg.infoWeight));
-          if (alpha > 0) {
-            const x1 = generate(arch, params.g, p1!, gMode);
-            const x2 = generate(arch, params.g, p2!, gMode);
-            gCr = tf.keep(contrastiveLoss(contrast(arch, params.h, x1, x2), idx!));
-            total = tf.add(total, tf.mul(gCr, alpha));
-          } else gCr = tf.keep(tf.scalar(NaN));
-          return total as tf.Scalar;
-        });
-        tf.keep(gTotal);
-      }
-      parts.push(gAdv!, gInfo!, gCr!, gTotal!);
-      mark("g", gTotal!);
+      const gLast = tf.tidy(() => {
+        let gAdv: tf.Scalar | null = null, gInfo: tf.Scalar | null = null, gCr: tf.Scalar | null = null;
+        let gTotal: tf.Scalar | null = null;
+        for (let s = 0; s < cfg.gSteps; s++) {
+          tf.dispose([gAdv, gInfo, gCr, gTotal].filter((t) => t !== null));
+          gTotal = adam.g.minimize(params.g.trainable, () => {
+            const x = generate(arch, params.g, latent, gMode);
+            const { dLogit, qMean } = discriminate(arch, params.dq, x);
+            gAdv = tf.keep(generatorAdversarialLoss(dLogit));
+            gInfo = tf.keep(informationLoss(c, qMean));
+            let total = tf.add(gAdv, tf.mul(gInfo, cfg.infoWeight));
+            if (alpha > 0) {
+              const x1 = generate(arch, params.g, p1!, gMode);
+              const x2 = generate(arch, params.g, p2!, gMode);
+              gCr = tf.keep(contrastiveLoss(contrast(arch, params.h, x1, x2), idx!));
+              total = tf.add(total, tf.mul(gCr, alpha));
+            } else gCr = tf.keep(tf.scalar(NaN));
+            return total as tf.Scalar;
+          });
+          tf.keep(gTotal);
+        }
+        parts.push(gAdv!, gInfo!, gCr!, gTotal!);
+        return gTotal!;
+      });
+      await mark("g", gLast);
 
       // 4. Spectral-norm power iterations, once per iteration after all optimiser steps.
-      updateSpectralNorms(arch, params);
-    });
-    mark("sn", params.dq.get("d_out/sn_u"));
+      tf.tidy(() => updateSpectralNorms(arch, params));
+      await mark("sn", params.dq.get("d_out/sn_u"));
 
-    const stacked = tf.stack(parts);
-    const values = stacked.dataSync();
-    tf.dispose([stacked, ...parts]);
+      const stacked = tf.stack(parts);
+      try {
+        values = await stacked.data() as Float32Array;
+      } finally {
+        stacked.dispose();
+      }
+    } finally {
+      tf.dispose([latent, c, real, ...[p1, p2, idx].filter((t) => t !== null), ...parts]);
+    }
     iteration = it + 1;
     const losses: StepLosses = { iteration, alpha, gap } as StepLosses;
     LOSS_NAMES.forEach((k, i) => (losses[k] = values[i]));
@@ -428,7 +447,7 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
         }
         let losses: StepLosses;
         try {
-          losses = trainer.step();
+          losses = await trainer.step();
         } catch (e) {
           if (!(e instanceof NonFiniteLossError)) throw e;
           const where = (await hasCheckpoint(ckDir))

@@ -63,7 +63,8 @@ export interface VaeTrainer {
   /** Completed iterations. */
   readonly iteration: number;
   /** One training iteration; throws on a NaN/Inf loss (before applying that update). */
-  step(): VaeLosses;
+  /** One training iteration; resolves once its losses have been read back from the backend. */
+  step(): Promise<VaeLosses>;
   /** Writes the checkpoint (weights, optimiser moments, RNG and data-order state) into `dir`, atomically. */
   save(dir: string): Promise<void>;
   /** The current model; shares the trainer's weights (its `dispose` leaves them alone). */
@@ -179,15 +180,15 @@ export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): 
   const gamma = config.model === "factor-vae" ? config.gamma : 0;
   const beta = config.model === "beta-vae" ? config.beta : 1;
 
-  function step(): VaeLosses {
+  async function step(): Promise<VaeLosses> {
     const pixels = batches.next().images;
     if (pixels.length !== B * h * w * c) {
       throw new Error(`data source returned ${pixels.length} values for a batch of ${B} images of ${h}x${w}x${c}`);
     }
     const x = tf.tensor4d(pixels, [B, h, w, c]);
     try {
-      const losses = vaeUpdate(x);
-      if (adamTcd) losses.tcd = tcdUpdate(x, adamTcd, losses);
+      const losses = await vaeUpdate(x);
+      if (adamTcd) losses.tcd = await tcdUpdate(x, adamTcd, losses);
       iteration++;
       return losses;
     } finally {
@@ -196,7 +197,7 @@ export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): 
   }
 
   /** The VAE's step: L = recon + beta * KL + gamma * TC (beta = 1 for FactorVAE, gamma = 0 for beta-VAE). */
-  function vaeUpdate(x: tf.Tensor4D): VaeLosses {
+  async function vaeUpdate(x: tf.Tensor4D): Promise<VaeLosses> {
     const eps = tf.tensor2d(noiseRng.normalArray(B * d), [B, d]);
     let kept: tf.Scalar[] = [];
     const vaeStep = gradsOf(() => {
@@ -209,7 +210,14 @@ export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): 
       return recon.add(kl.mul(beta)).add(tc.mul(gamma)) as tf.Scalar;
     }, vaeVars);
     try {
-      const vals = tf.tidy(() => tf.stack([...kept, vaeStep.value]).dataSync());
+      // Async readback: synchronous reads are unavailable on some backends (tfjs-backend-webgpu under Deno).
+      const stacked = tf.stack([...kept, vaeStep.value]);
+      let vals: Float32Array;
+      try {
+        vals = await stacked.data() as Float32Array;
+      } finally {
+        stacked.dispose();
+      }
       const losses: VaeLosses = { recon: vals[0], kl: vals[1], tc: vals[2], vae: vals[3], tcd: 0 };
       checkFinite(losses, iteration);
       adamVae.apply(vaeVars, vaeStep.grads);
@@ -220,7 +228,7 @@ export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): 
   }
 
   /** The TC discriminator's step, on a fresh z from the just-updated encoder and its per-dim permutation. */
-  function tcdUpdate(x: tf.Tensor4D, adam: Adam, losses: VaeLosses): number {
+  async function tcdUpdate(x: tf.Tensor4D, adam: Adam, losses: VaeLosses): Promise<number> {
     const eps = noiseRng.normalArray(B * d);
     const z = tf.tidy(() => {
       const { mean, logvar } = encoderForward(params.encoder, x);
@@ -231,7 +239,7 @@ export function createVaeTrainer(configIn: VaeConfig, opts: VaeTrainerOptions): 
       tcdVars,
     );
     try {
-      const value = tcdStep.value.dataSync()[0];
+      const value = (await tcdStep.value.data())[0];
       checkFinite({ ...losses, tcd: value }, iteration);
       adam.apply(tcdVars, tcdStep.grads);
       return value;
@@ -344,10 +352,19 @@ export async function writeVaeGrids(model: VaeModel, data: ImageSource, dir: str
   const idx = Int32Array.from({ length: 32 }, () => rng.int(data.size));
   const x = tf.tensor4d(data.images(idx).slice(0, 32 * h * w * c), [32, h, w, c]);
   const steps = 9;
-  const [recon, trav] = tf.tidy(() => {
-    const { mean } = encoderForward(model.params.encoder, x);
-    const r = model.generate(mean);
-    const base = mean.slice([0, 0], [1, d]).dataSync();
+  let recon: tf.Tensor | null = null, trav: tf.Tensor | null = null;
+  try {
+    const [r, baseT] = tf.tidy(() => {
+      const { mean } = encoderForward(model.params.encoder, x);
+      return [tf.concat([x, model.generate(mean)]), mean.slice([0, 0], [1, d])];
+    });
+    recon = r;
+    let base: Float32Array;
+    try {
+      base = await baseT.data() as Float32Array;
+    } finally {
+      baseT.dispose();
+    }
     const codes = new Float32Array(d * steps * d);
     for (let j = 0; j < d; j++) {
       for (let s = 0; s < steps; s++) {
@@ -356,9 +373,7 @@ export async function writeVaeGrids(model: VaeModel, data: ImageSource, dir: str
         codes[row * d + j] = -2 + (4 * s) / (steps - 1);
       }
     }
-    return [tf.concat([x, r]), model.generate(tf.tensor2d(codes, [d * steps, d]))];
-  });
-  try {
+    trav = tf.tidy(() => model.generate(tf.tensor2d(codes, [d * steps, d])));
     await Deno.mkdir(dir, { recursive: true });
     const opts = { pad: 1, valueRange: [0, 1] as [number, number] };
     const png1 = await imagesToPng(await recon.data() as Float32Array, 64, h, w, c, { ...opts, cols: 16 });
@@ -369,7 +384,7 @@ export async function writeVaeGrids(model: VaeModel, data: ImageSource, dir: str
     });
     await writePng(`${dir}/traversal-${tag}.png`, png2);
   } finally {
-    tf.dispose([x, recon, trav]);
+    tf.dispose([x, recon, trav].filter((t) => t !== null));
   }
 }
 
@@ -426,7 +441,7 @@ export async function trainVae(
     const enc = new TextEncoder();
     const t0 = performance.now();
     while (trainer.iteration < config.iterations) {
-      const losses = trainer.step();
+      const losses = await trainer.step();
       const it = trainer.iteration;
       const elapsed = (performance.now() - t0) / 1000;
       progress?.update(
