@@ -13,6 +13,7 @@
 import { linearSvmFit, linearSvmPredict } from "../ml/linear_svm.ts";
 import { accuracy } from "../ml/logistic_regression.ts";
 import { checkCodesAndFactors, type CodesAndFactors, column, intColumn } from "./matrices.ts";
+import { pearson } from "../ml/correlation.ts";
 
 export interface SapOptions {
   /** Per factor: true = categorical (SVC accuracy), false = continuous (squared correlation). */
@@ -31,22 +32,8 @@ export interface SapResult {
 
 /** Squared Pearson correlation; 0 when either side is constant. */
 export function squaredCorrelation(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0, mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const x = a[i] - ma, y = b[i] - mb;
-    sab += x * y;
-    saa += x * x;
-    sbb += y * y;
-  }
-  return saa > 0 && sbb > 0 ? (sab * sab) / (saa * sbb) : 0;
+  const r = pearson(a, b);
+  return Number.isNaN(r) ? 0 : r * r;
 }
 
 export function sap(m: CodesAndFactors, opts: SapOptions): SapResult {

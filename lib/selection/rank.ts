@@ -2,6 +2,9 @@
  * Rank statistics used by model selection: average ranks with ties, Spearman's rho, Kendall's tau-b, and a stable
  * descending order of scores. Plain arrays in, numbers out; no tensors.
  */
+import { pearson } from "../ml/correlation.ts";
+
+export { pearson };
 
 /** Rejects arrays that cannot be ranked, naming the argument. */
 function checkFinite(name: string, xs: ArrayLike<number>): void {
@@ -33,27 +36,6 @@ export function averageRanks(xs: ArrayLike<number>): Float64Array {
     i = j;
   }
   return out;
-}
-
-/** Pearson correlation; NaN when either side is constant (the correlation is undefined there). */
-export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  const n = x.length;
-  let mx = 0, my = 0;
-  for (let i = 0; i < n; i++) {
-    mx += x[i];
-    my += y[i];
-  }
-  mx /= n;
-  my /= n;
-  let sxy = 0, sxx = 0, syy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i] - mx, dy = y[i] - my;
-    sxy += dx * dy;
-    sxx += dx * dx;
-    syy += dy * dy;
-  }
-  if (sxx === 0 || syy === 0) return NaN;
-  return sxy / Math.sqrt(sxx * syy);
 }
 
 /** Spearman's rank correlation rho: the Pearson correlation of the average ranks. NaN when either side is constant. */
