@@ -7,8 +7,8 @@
  * busy even while one child is in a single-threaded phase: data rendering, logging, checkpointing). Resumable: a member whose checkpoint reached its
  * iteration count is skipped, a partial one is continued with `--resume`, so the same command can be re-run after an
  * interruption. `--iterations` overrides the profile's length (train's --iterations); `--grid flag=v1,v2` crosses the
- * seeds with values of any flag `deno task train` accepts (the paper's FactorVAE pool, gamma ∈ {1, 10, 20, 40}, needs a
- * --gamma flag there). `--evaluate` then runs `deno task evaluate` (FactorVAE, infogan-cr protocol) on members lacking
+ * seeds with values of any flag `deno task train` accepts (the paper's FactorVAE pool is `--model factor-vae
+ * --grid gamma=1,10,20,40`). `--evaluate` then runs `deno task evaluate` (FactorVAE, infogan-cr protocol) on members lacking
  * metrics.json, which `deno task select` reads as the supervised score.
  */
 import { parseArgs } from "node:util";

@@ -16,7 +16,8 @@ import { trainVae } from "../lib/train/vae_trainer.ts";
 
 export const USAGE =
   "usage: deno task train --dataset dsprites|teapots|celeba --model infogan-cr|infogan|factor-vae|beta-vae " +
-  "--profile smoke|cpu|paper [--seed 0] --out runs/NAME [--resume] [--iterations N] [--backend wasm] [--no-grids]";
+  "--profile smoke|cpu|paper [--seed 0] --out runs/NAME [--resume] [--iterations N] [--backend wasm] [--no-grids] " +
+  "[--gamma G (factor-vae)] [--beta B (beta-vae)]";
 
 export const TrainFlags = z.object({
   dataset: z.enum(["dsprites", "teapots", "celeba"], { message: "--dataset must be dsprites, teapots or celeba" }),
@@ -28,6 +29,10 @@ export const TrainFlags = z.object({
   iterations: z.coerce.number().int().positive().optional(),
   backend: BackendChoice.optional(),
   "no-grids": z.boolean().default(false),
+  /** FactorVAE's total-correlation weight (the paper's pool: 1, 10, 20, 40). */
+  gamma: z.coerce.number().nonnegative().optional(),
+  /** beta-VAE's KL weight. */
+  beta: z.coerce.number().nonnegative().optional(),
 }).strict();
 export type TrainFlags = z.infer<typeof TrainFlags>;
 
@@ -47,6 +52,8 @@ export function parseTrainFlags(argv: string[]): TrainFlags {
         iterations: { type: "string" },
         backend: { type: "string" },
         "no-grids": { type: "boolean" },
+        gamma: { type: "string" },
+        beta: { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -62,6 +69,12 @@ export function parseTrainFlags(argv: string[]): TrainFlags {
     const msg = r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ");
     throw new Error(`${msg}\n${USAGE}`);
   }
+  if (r.data.gamma !== undefined && r.data.model !== "factor-vae") {
+    throw new Error(`--gamma applies to --model factor-vae only (got --model ${r.data.model})\n${USAGE}`);
+  }
+  if (r.data.beta !== undefined && r.data.model !== "beta-vae") {
+    throw new Error(`--beta applies to --model beta-vae only (got --model ${r.data.model})\n${USAGE}`);
+  }
   return r.data;
 }
 
@@ -76,7 +89,12 @@ async function main(): Promise<void> {
     if (flags.model === "factor-vae" || flags.model === "beta-vae") {
       // The VAE baselines have their own config and trainer (lib/config/vae.ts, lib/train/vae_trainer.ts).
       if (flags.dataset === "celeba") throw new Error("--model factor-vae/beta-vae: datasets are dsprites and teapots");
-      let vcfg = parseVaeConfig({ ...vaePresetFor(flags.dataset, flags.profile, flags.model), seed: flags.seed });
+      let vcfg = parseVaeConfig({
+        ...vaePresetFor(flags.dataset, flags.profile, flags.model),
+        seed: flags.seed,
+        ...(flags.gamma !== undefined && { gamma: flags.gamma }),
+        ...(flags.beta !== undefined && { beta: flags.beta }),
+      });
       if (flags.iterations !== undefined) vcfg = parseVaeConfig({ ...vcfg, iterations: flags.iterations });
       console.error(`training ${flags.model} on ${flags.dataset} into ${flags.out} on ${backend.description}`);
       const r = await trainVae(vcfg, flags.out, { resume: flags.resume, grids: !flags["no-grids"] });

@@ -43,3 +43,18 @@ Deno.test("train CLI: trains a dSprites smoke run, resumes it, and rejects unkno
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("train CLI: --gamma / --beta reach the VAE config and are refused for the wrong model", async () => {
+  const { parseTrainFlags } = await import("../cli/train.ts");
+  const f = parseTrainFlags(["--dataset", "dsprites", "--model", "factor-vae", "--gamma", "10", "--out", "runs/x"]);
+  assert.equal(f.gamma, 10);
+  assert.equal(parseTrainFlags(["--dataset", "dsprites", "--model", "beta-vae", "--beta", "4", "--out", "r"]).beta, 4);
+  assert.throws(
+    () => parseTrainFlags(["--dataset", "dsprites", "--model", "infogan-cr", "--gamma", "10", "--out", "r"]),
+    /--gamma applies to --model factor-vae only/,
+  );
+  assert.throws(
+    () => parseTrainFlags(["--dataset", "dsprites", "--model", "factor-vae", "--gamma", "-1", "--out", "r"]),
+    /--gamma/,
+  );
+});

@@ -8,8 +8,8 @@
  *   runs/POOL/selection.json     written by `deno task select`
  *
  * The paper's pools (paper-facts §7 item 6): InfoGAN-CR is 10 seeds of one setting (lambda 0.05, alpha 2), FactorVAE is
- * gamma ∈ {1, 10, 20, 40} × 10 seeds (`paperGrid`). `deno task train` has no --gamma flag yet, so `deno task pool`
- * trains seeds only unless given `--grid flag=v1,v2` for a flag that train accepts.
+ * gamma ∈ {1, 10, 20, 40} × 10 seeds (`paperGrid`; `deno task pool --model factor-vae --grid gamma=1,10,20,40`).
+ * Without `--grid flag=v1,v2` a pool trains seeds only.
  */
 import { z } from "zod";
 import { writeJsonAtomic } from "../io/atomic.ts";
