@@ -1,6 +1,6 @@
 /**
  * The test command (`deno task test`): runs every `tests/**\/*.test.ts` with `deno test` and ends with the plain line
- * `N passed, N failed` that CI reads. Extra arguments are passed to `deno test` (e.g. a filter: `-- --filter dsprites`).
+ * `N passed, N failed` that CI reads. Extra arguments are passed to `deno test` (e.g. a filter: `deno task test --filter dsprites`).
  */
 const args = ["test", "-A", "--no-check=remote", ...Deno.args];
 if (!Deno.args.some((a) => a.endsWith(".ts") || a.startsWith("tests/"))) args.push("tests/");
