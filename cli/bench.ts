@@ -13,6 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BackendChoice, initBackend, shutdownBackend } from "../lib/backend.ts";
 import { benchIteration, buildIteration, profileIteration } from "../bench/iteration.ts";
 import { benchTorch } from "../bench/torch.ts";
+import { writeJsonAtomic } from "../lib/io/atomic.ts";
 
 const SECTIONS = ["iteration", "torch", "trainer", "data", "metrics"] as const;
 type Section = typeof SECTIONS[number];
@@ -194,9 +195,7 @@ async function main(): Promise<void> {
   printTable("summary", summary);
 
   if (flags.json) {
-    const tmp = `${flags.json}.tmp-${Deno.pid}`;
-    await Deno.writeTextFile(tmp, JSON.stringify(results, null, 2) + "\n");
-    await Deno.rename(tmp, flags.json);
+    await writeJsonAtomic(flags.json, results);
     console.log(`\nwrote ${flags.json}`);
   }
   if (tf.getBackend()) shutdownBackend();
