@@ -12,6 +12,7 @@
  * metrics.json, which `deno task select` reads as the supervised score.
  */
 import { parseArgs } from "node:util";
+import { runDenoLogged } from "../lib/io/subprocess.ts";
 import { z } from "zod";
 import {
   memberStatus,
@@ -82,22 +83,6 @@ interface Job {
   resume: boolean;
 }
 
-/** Runs one subprocess, its stdout and stderr appended to `logPath`; resolves to the exit code. */
-async function runLogged(args: string[], logPath: string, env: Record<string, string>): Promise<number> {
-  const log = await Deno.open(logPath, { create: true, append: true });
-  try {
-    await log.write(new TextEncoder().encode(`\n$ deno ${args.join(" ")}\n`));
-    const child = new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped", env }).spawn();
-    const pump = async (s: ReadableStream<Uint8Array>) => {
-      for await (const chunk of s) await log.write(chunk);
-    };
-    await Promise.all([pump(child.stdout), pump(child.stderr)]);
-    return (await child.status).code;
-  } finally {
-    log.close();
-  }
-}
-
 async function main(): Promise<number> {
   const flags = parseFlags(Deno.args);
   const spec = PoolSpec.parse({
@@ -151,7 +136,7 @@ async function main(): Promise<number> {
       const log = `${poolDir}/logs/${job.member.name}.log`;
       const start = performance.now();
       console.log(`${job.member.name}: training (log: ${log})`);
-      const code = await runLogged(args, log, env);
+      const code = await runDenoLogged(args, log, env);
       const secs = ((performance.now() - start) / 1000).toFixed(0);
       if (code !== 0) {
         failed.push(job.member.name);
@@ -181,7 +166,7 @@ async function main(): Promise<number> {
         const dir = `${poolDir}/${member.name}`;
         const args = ["task", "evaluate", "--checkpoint", dir, "--metrics", "factor-vae", "--protocol", "infogan-cr"];
         console.log(`${member.name}: evaluating`);
-        const code = await runLogged(args, `${poolDir}/logs/${member.name}.log`, env);
+        const code = await runDenoLogged(args, `${poolDir}/logs/${member.name}.log`, env);
         if (code !== 0) failed.push(`${member.name} (evaluate)`);
       }
     };

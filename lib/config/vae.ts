@@ -134,15 +134,14 @@ const IMAGE_SHAPES: Record<VaeDataset, [number, number, number]> = {
 const PAPER_ITERATIONS: Record<VaeDataset, number> = { dsprites: 27 * 11_520, teapots: 35 * 3_125 };
 
 /**
- * The `cpu` profile keeps the paper's architecture, batch and optimisers and cuts only the iteration count (about 1% of
- * the paper's). Measured on this project's 2-core machine (wasm backend, 2 threads, other jobs running): a beta-VAE
- * iteration takes about 0.6 s, a FactorVAE iteration 1.3-2.2 s, most of it in the TC discriminator's five 1000-wide
- * layers. 3,000 iterations is therefore about an hour for FactorVAE. In a 150-iteration FactorVAE probe on dSprites at
- * the paper's learning rate, the reconstruction loss fell from 2,836 (all logits 0) to about 910 and was still falling
- * fast, so 3,000 iterations reach a model that reconstructs position and scale; shape and orientation, which the
- * paper's runs learn over 300k iterations, are not expected to form.
+ * The `cpu` profile keeps the paper's architecture, batch and optimisers and cuts only the iteration count (about 0.1% of
+ * the paper's), so that `reproduce --profile cpu` can train its FactorVAE pool (4 TC weights) beside the InfoGAN-CR
+ * pool on 2 cores. Measured on this project's 2-core machine (wasm backend): a FactorVAE iteration takes 1-2 s, most of
+ * it in the TC discriminator's five 1000-wide layers. In a 150-iteration FactorVAE probe on dSprites the reconstruction
+ * loss fell from 2,836 (all logits 0) to about 910, so 200 iterations give a model that reconstructs position and
+ * coarse scale; shape and orientation, which the paper's runs learn over 300k iterations, are not expected to form.
  */
-const CPU_ITERATIONS: Record<VaeDataset, number> = { dsprites: 3_000, teapots: 3_000 };
+const CPU_ITERATIONS: Record<VaeDataset, number> = { dsprites: 200, teapots: 200 };
 
 /**
  * Default weights, chosen here (the paper only fixes the FactorVAE pool, gamma in {1, 10, 20, 40}):
@@ -181,8 +180,8 @@ export function presetFor(dataset: VaeDataset, profile: Profile, model: VaeModel
     optimVae: { lr: 1e-4, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
     representation: "sampled" as const,
     logEvery: profile === "smoke" ? 1 : profile === "cpu" ? 25 : 100,
-    checkpointEvery: profile === "smoke" ? 2 : profile === "cpu" ? 250 : 11_520,
-    sampleEvery: profile === "smoke" ? 0 : profile === "cpu" ? 500 : 11_520,
+    checkpointEvery: profile === "smoke" ? 2 : profile === "cpu" ? 100 : 11_520,
+    sampleEvery: profile === "smoke" ? 0 : profile === "cpu" ? 200 : 11_520,
   };
   const raw = model === "factor-vae"
     ? {

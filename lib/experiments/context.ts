@@ -14,6 +14,7 @@ import type { Provenance, ReportFigure } from "../report/types.ts";
 import { saveChart, saveImage } from "../report/write.ts";
 import type { VegaLiteSpec } from "../viz/charts.ts";
 import { formatProgress, showChart, showImage } from "../viz/display.ts";
+import { pretrainedRunDir } from "./pretrained.ts";
 
 export const Profile = z.enum(["smoke", "cpu", "paper"]);
 export type Profile = z.infer<typeof Profile>;
@@ -52,6 +53,10 @@ export interface ContextOptions {
   gpu?: boolean;
   /** Show figures inline (notebooks). */
   display?: boolean;
+  /** Use a shipped model of data/pretrained/ when its config is the one asked for (notebooks; lib/experiments/pretrained.ts). */
+  pretrained?: boolean;
+  /** Where shipped models are looked up (default data/pretrained/; tests use their own). */
+  pretrainedRoot?: string;
   log?: (line: string) => void;
 }
 
@@ -63,6 +68,8 @@ export class ExperimentContext {
   readonly backend: string;
   readonly gpu: boolean;
   readonly display: boolean;
+  readonly pretrained: boolean;
+  private readonly pretrainedRoot?: string;
   private readonly logFn: (line: string) => void;
   private spentS = 0;
   private readonly started = performance.now();
@@ -76,6 +83,8 @@ export class ExperimentContext {
     this.backend = o.backend;
     this.gpu = o.gpu ?? false;
     this.display = o.display ?? false;
+    this.pretrained = o.pretrained ?? false;
+    this.pretrainedRoot = o.pretrainedRoot;
     this.logFn = o.log ?? ((l) => console.error(l));
   }
 
@@ -143,6 +152,14 @@ export class ExperimentContext {
    * A run folder for one trained model, e.g. `<outDir>/work/runs/dsprites-infogan-cr-seed1`. Shared by all experiments
    * of the report, so the selection pool reuses the dSprites runs with the same config instead of training them again.
    */
+  /**
+   * The shipped pretrained run for `name` when this context uses them and its config equals `config`, else null (the
+   * run is then trained in `runDir(name)`).
+   */
+  shippedRun(name: string, config: unknown): string | null {
+    return this.pretrained ? pretrainedRunDir(name, config, this.pretrainedRoot) : null;
+  }
+
   runDir(name: string): string {
     if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`run name "${name}" must use only letters, digits, . _ -`);
     return join(this.outDir, "work", "runs", name);

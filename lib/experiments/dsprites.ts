@@ -156,4 +156,6 @@ export const DSPRITES: Experiment = {
     "seven metrics, reaching a FactorVAE score of 0.88 against 0.82 without it and above the VAE-based methods.",
   estimateS: { smoke: 60, cpu: 2 * 2400, paper: 10 * 86400 },
   run,
+  trainingJobs: (profile) =>
+    DSPRITES_SEEDS[profile].map((seed) => ({ name: runName(seed), config: dspritesConfig(profile, seed) })),
 };

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
 import type { ReportSection } from "../report/types.ts";
 import { type ExperimentContext, type ExperimentId, NotImplementedYet, type Profile } from "./context.ts";
+import type { RunJob } from "./parallel_train.ts";
 
 export interface Experiment {
   id: ExperimentId;
@@ -17,6 +18,12 @@ export interface Experiment {
   estimateS: Record<Profile, number>;
   /** Runs the experiment and returns its report section (status "ok" or "partial"). */
   run(ctx: ExperimentContext): Promise<ReportSection>;
+  /**
+   * The runs this experiment trains (names as `ctx.runDir` takes them, data the same as `run` uses), so `reproduce
+   * --parallel N` can train them N at a time before the experiment starts. Runs left out (e.g. CelebA from a user's
+   * folder) train inside `run`.
+   */
+  trainingJobs?(profile: Profile): RunJob[];
   /**
    * What a finished result depends on beyond the profile (e.g. which CelebA folder): a done-marker with another key
    * is not reused.

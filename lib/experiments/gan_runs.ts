@@ -26,6 +26,7 @@ import {
   scoreModel,
 } from "./toolkit.ts";
 import { readJsonIfExists } from "../io/atomic.ts";
+import { readTrainWall } from "./parallel_train.ts";
 import type { Scores } from "./tables.ts";
 
 interface MetricsFile {
@@ -66,15 +67,20 @@ export async function trainAndEvaluate(
   data: Dataset,
   evalSeed: number,
 ): Promise<GanRunResult> {
-  const runDir = ctx.runDir(name);
-  const train = await ctx.step(`train-${name}`, async () => {
+  const shipped = ctx.shippedRun(name, cfg);
+  const runDir = shipped ?? ctx.runDir(name);
+  if (shipped) ctx.log(`using the shipped model ${shipped} (set IGCR_TRAIN=1 to train it from scratch)`);
+  const train = await ctx.step(`train-${name}${shipped ? "-shipped" : ""}`, async () => {
+    if (shipped) return { iterations: cfg.iterations, wallS: (await readTrainWall(shipped))?.seconds ?? 0 };
     const t0 = performance.now();
     const iterations = ctx.display
       ? await trainWithLivePlot(cfg, runDir, data, `Training ${name}`)
       : await ensureTrained(cfg, runDir, data);
-    return { iterations, wallS: (performance.now() - t0) / 1000 };
+    // Trained by `reproduce --parallel` before this step: its subprocess recorded what the training took.
+    const recorded = await readTrainWall(runDir);
+    return { iterations, wallS: recorded?.seconds ?? (performance.now() - t0) / 1000 };
   });
-  const evaluated = await ctx.step(`eval-${name}`, async () => {
+  const evaluated = await ctx.step(`eval-${name}${shipped ? "-shipped" : ""}`, async () => {
     const t0 = performance.now();
     const score = async (model: TrainedModel, file: string) => {
       // Another experiment may have scored this shared run already, with the same seed and sizes: reuse it.
@@ -86,9 +92,10 @@ export async function trainAndEvaluate(
         return pickScores(previous.scores);
       }
       try {
+        // A shipped model's folder is read-only data: scores at other sizes go to the context's own run folder.
         return await scoreModel(model, data, evalSeed, ctx.profile, {
           backend: ctx.backend,
-          saveTo: join(runDir, file),
+          saveTo: join(shipped ? ctx.runDir(name) : runDir, file),
         });
       } finally {
         model.dispose();

@@ -7,6 +7,7 @@ import { tableToMarkdown } from "../report/markdown.ts";
 import type { ReportTable } from "../report/types.ts";
 import { inJupyter, showMarkdown } from "../viz/display.ts";
 import { ExperimentContext, type ExperimentId, type Profile, profileFromEnv } from "./context.ts";
+import { PRETRAINED_DIR, pretrainedAllowed } from "./pretrained.ts";
 
 export interface NotebookSetup {
   ctx: ExperimentContext;
@@ -16,13 +17,29 @@ export interface NotebookSetup {
 }
 
 /**
+ * The profile a notebook runs in without IGCR_PROFILE: `cpu` when models for this experiment are shipped in
+ * data/pretrained/ (their names start with the experiment id) and IGCR_TRAIN is not 1, so the notebook shows trained
+ * models in seconds; `smoke` otherwise, so that a notebook never starts an hour of training unasked.
+ */
+export function defaultNotebookProfile(id: ExperimentId, root = PRETRAINED_DIR): Profile {
+  if (!pretrainedAllowed()) return "smoke";
+  try {
+    for (const e of Deno.readDirSync(root)) if (e.isDirectory && e.name.startsWith(`${id}-`)) return "cpu";
+  } catch {
+    // no data/pretrained/
+  }
+  return "smoke";
+}
+
+/**
  * Initialises the backend and an experiment context for a notebook. Results go to IGCR_OUT, else
  * `../runs/notebooks/<id>-<profile>` (relative to notebooks/); steps finished there earlier are reused, so re-running a
- * notebook is quick. IGCR_FRESH=1 empties that folder first, so everything is trained again from scratch.
+ * notebook is quick. IGCR_FRESH=1 empties that folder first. Shipped models (data/pretrained/) whose config is the one
+ * asked for are used instead of training, unless IGCR_TRAIN=1.
  */
-export async function notebookSetup(id: ExperimentId, fallbackProfile: Profile = "smoke"): Promise<NotebookSetup> {
+export async function notebookSetup(id: ExperimentId, fallbackProfile?: Profile): Promise<NotebookSetup> {
   const info = await initBackend({ quiet: true });
-  const profile = profileFromEnv(fallbackProfile);
+  const profile = profileFromEnv(fallbackProfile ?? defaultNotebookProfile(id));
   const outDir = Deno.env.get("IGCR_OUT") || `../runs/notebooks/${id}-${profile}`;
   if (Deno.env.get("IGCR_FRESH") === "1") {
     await Deno.remove(outDir, { recursive: true }).catch((e) => {
@@ -36,6 +53,7 @@ export async function notebookSetup(id: ExperimentId, fallbackProfile: Profile =
     backend: info.description,
     gpu: info.gpu,
     display: inJupyter(),
+    pretrained: pretrainedAllowed(),
     log: (l) => console.log(l),
   });
   return { ctx, profile, backend: info.description, outDir };

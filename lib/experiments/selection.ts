@@ -22,6 +22,7 @@ import type { ExperimentContext, Profile } from "./context.ts";
 import { dspritesConfig, EVAL_SEED, runName } from "./dsprites.ts";
 import type { Experiment } from "./experiment.ts";
 import { trainAndEvaluate } from "./gan_runs.ts";
+import { readTrainWall, type RunJob } from "./parallel_train.ts";
 import { table3Row } from "./paper_tables.ts";
 import { metricsComparisonTable, type ModelColumn, type Scores } from "./tables.ts";
 import { type Dataset, loadDataset, loadRunModel, scoreModel } from "./toolkit.ts";
@@ -29,7 +30,7 @@ import { type Dataset, loadDataset, loadRunModel, scoreModel } from "./toolkit.t
 /** InfoGAN-CR pool seeds per profile (10 in the released config_mc.py). Seeds 1.. are shared with the dSprites runs. */
 export const GAN_POOL_SEEDS: Record<Profile, number[]> = {
   smoke: [1, 2, 3],
-  cpu: [1, 2, 3, 4],
+  cpu: [1, 2, 3, 4, 5, 6, 7, 8],
   paper: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
 };
 
@@ -87,6 +88,24 @@ export async function ganPool(ctx: ExperimentContext, data: Dataset): Promise<Po
   return out;
 }
 
+export function vaeRunName(gamma: number, seed: number): string {
+  return `dsprites-factor-vae-gamma${gamma}-seed${seed}`;
+}
+
+/** Every run of both pools (for `reproduce --parallel`). */
+export function selectionJobs(profile: Profile): RunJob[] {
+  const jobs: RunJob[] = GAN_POOL_SEEDS[profile].map((seed) => ({
+    name: runName(seed),
+    config: dspritesConfig(profile, seed),
+  }));
+  for (const seed of VAE_POOL_SEEDS[profile]) {
+    for (const gamma of VAE_POOL_GAMMAS) {
+      jobs.push({ name: vaeRunName(gamma, seed), config: vaeConfig(profile, gamma, seed) });
+    }
+  }
+  return jobs;
+}
+
 export function vaeConfig(profile: Profile, gamma: number, seed: number) {
   return parseVaeConfig({ ...vaePresetFor("dsprites", profile, "factor-vae"), gamma, seed });
 }
@@ -96,13 +115,14 @@ export async function vaePool(ctx: ExperimentContext, data: Dataset): Promise<Po
   const out: PoolMember[] = [];
   for (const seed of VAE_POOL_SEEDS[ctx.profile]) {
     for (const gamma of VAE_POOL_GAMMAS) {
-      const name = `dsprites-factor-vae-gamma${gamma}-seed${seed}`;
+      const name = vaeRunName(gamma, seed);
       const runDir = ctx.runDir(name);
       const trained = await ctx.step(`train-${name}`, async () => {
         const t0 = performance.now();
         const resume = await hasCheckpoint(`${runDir}/checkpoint`);
         await trainVae(vaeConfig(ctx.profile, gamma, seed), runDir, { data, resume });
-        return { wallS: (performance.now() - t0) / 1000 };
+        const recorded = await readTrainWall(runDir);
+        return { wallS: recorded?.seconds ?? (performance.now() - t0) / 1000 };
       });
       const evaluated = await ctx.step(`eval-${name}`, async () => {
         const t0 = performance.now();
@@ -376,4 +396,5 @@ export const SELECTION: Experiment = {
     "supervised hyperparameter tuning of Table 1.",
   estimateS: { smoke: 60, cpu: 4 * 3000, paper: 50 * 86400 },
   run,
+  trainingJobs: selectionJobs,
 };

@@ -15,6 +15,7 @@ import type { Experiment } from "./experiment.ts";
 import { type GanRunResult, lossFigure, trainAndEvaluate, traversalFigures } from "./gan_runs.ts";
 import { metricsComparisonTable, type ModelColumn, oursMeans } from "./tables.ts";
 import { type Dataset, loadDataset, loadRunModel, readTrainingLog } from "./toolkit.ts";
+import type { RunJob } from "./parallel_train.ts";
 
 export const TEAPOT_SEEDS: Record<Profile, number[]> = { smoke: [1], cpu: [1], paper: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] };
 
@@ -36,7 +37,23 @@ export function teapotRunName(seed: number, variant: TeapotVariant): string {
 }
 
 export async function teapotData(profile: Profile): Promise<Dataset> {
-  return await loadDataset("teapots", { count: TEAPOT_COUNT[profile], seed: 1 });
+  return await loadDataset("teapots", teapotDataOptions(profile));
+}
+
+/** The training set of a profile: TEAPOT_COUNT teapots of seed 1 (the same in `reproduce`'s training subprocesses). */
+export function teapotDataOptions(profile: Profile): { count: number; seed: number } {
+  return { count: TEAPOT_COUNT[profile], seed: 1 };
+}
+
+/** Both variants of every seed (for `reproduce --parallel`). */
+export function teapotJobs(profile: Profile): RunJob[] {
+  return TEAPOT_SEEDS[profile].flatMap((seed) =>
+    (["gap", "no-gap"] as const).map((v) => ({
+      name: teapotRunName(seed, v),
+      config: teapotConfig(profile, seed, v),
+      dataOptions: teapotDataOptions(profile),
+    }))
+  );
 }
 
 export async function teapotRuns(ctx: ExperimentContext): Promise<{ gap: GanRunResult[]; noGap: GanRunResult[] }> {
@@ -167,4 +184,5 @@ export const TEAPOTS: Experiment = {
     "non-shared codes, then any pairs) helps the contrastive regularizer.",
   estimateS: { smoke: 60, cpu: 2 * 2400, paper: 20 * 40000 },
   run,
+  trainingJobs: teapotJobs,
 };

@@ -8,11 +8,13 @@ import type { GanConfig } from "../config/gan.ts";
 import type { GroundTruthData } from "../data/ground_truth.ts";
 import { train, type TrainingData } from "../train/trainer.ts";
 import { hasCheckpoint } from "../train/checkpoint.ts";
+import { memberStatus } from "../selection/pool.ts";
+import { sameConfig } from "./pretrained.ts";
 import type { Encoder, TrainedModel } from "../models/capabilities.ts";
 import { loadTrainedModel } from "../models/load.ts";
 import { evaluateMetrics } from "../metrics/evaluate.ts";
 import { framesToGif, imagesToPng } from "../viz/grid.ts";
-import { writeJsonAtomic } from "../io/atomic.ts";
+import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
 import { NotImplementedYet, type Profile } from "./context.ts";
 import { METRIC_COLUMNS, type MetricKey } from "./paper_tables.ts";
 
@@ -63,6 +65,13 @@ export async function ensureTrained(
   data: TrainingData,
   opts: { progress?: boolean } = {},
 ): Promise<number> {
+  // A finished run (e.g. trained by `reproduce --parallel` in a subprocess) is not reopened: building a trainer only to
+  // find nothing to do costs seconds and needs the optimiser state.
+  const st = await memberStatus(runDir);
+  if (st.state === "done" && st.iteration === config.iterations && st.iterations === config.iterations) {
+    const onDisk = await readJsonIfExists(join(runDir, "config.json"));
+    if (sameConfig(onDisk, config)) return st.iteration;
+  }
   const resume = await hasCheckpoint(join(runDir, "checkpoint"));
   const trainer = await train(config, runDir, { data, resume, progress: opts.progress ?? true });
   const it = trainer.iteration;

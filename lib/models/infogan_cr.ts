@@ -64,14 +64,18 @@ function trunkSmall(prefix: string, sn: boolean, bn?: "post"): LayerSpec[] {
   ];
 }
 
-function dsprites(imageShape: [number, number, number], dataset: "dsprites" | "teapots"): GanArchitecture {
+function dsprites(
+  imageShape: [number, number, number],
+  dataset: "dsprites" | "teapots",
+  noise = 5,
+): GanArchitecture {
   const [h, w, c] = imageShape;
   if (h % 16 !== 0 || w % 16 !== 0) throw new Error(`${dataset} architecture needs image sides divisible by 16`);
   const codes = 5;
   return {
     dataset,
     imageShape,
-    latent: { codes, noise: 5, prior: "uniform" },
+    latent: { codes, noise, prior: "uniform" },
     valueRange: [0, 1],
     g: gSmall(h, w, c),
     trunk: trunkSmall("d", true),
@@ -88,7 +92,7 @@ function dsprites(imageShape: [number, number, number], dataset: "dsprites" | "t
   };
 }
 
-function celeba(imageShape: [number, number, number]): GanArchitecture {
+function celeba(imageShape: [number, number, number], noise = 100): GanArchitecture {
   const [h, w, c] = imageShape;
   if (h % 8 !== 0 || w % 8 !== 0) throw new Error("celeba architecture needs image sides divisible by 8");
   const codes = 5;
@@ -104,7 +108,7 @@ function celeba(imageShape: [number, number, number]): GanArchitecture {
   return {
     dataset: "celeba",
     imageShape,
-    latent: { codes, noise: 100, prior: "uniform" },
+    latent: { codes, noise, prior: "uniform" },
     valueRange: [-1, 1],
     // DCGAN ordering: BN before ReLU.
     g: [
@@ -131,15 +135,25 @@ function celeba(imageShape: [number, number, number]): GanArchitecture {
   };
 }
 
-/** The paper's architecture for a dataset; `imageShape` defaults to the paper's (tests pass smaller images). */
-export function architectureFor(dataset: GanDataset, imageShape?: [number, number, number]): GanArchitecture {
+/**
+ * The paper's architecture for a dataset; `imageShape` defaults to the paper's (tests pass smaller images), `noise`
+ * (the number of unregularised noise inputs of G) to the paper's 5 (dSprites, 3DTeapots) or 100 (CelebA).
+ */
+export function architectureFor(
+  dataset: GanDataset,
+  imageShape?: [number, number, number],
+  noise?: number,
+): GanArchitecture {
+  if (noise !== undefined && !(Number.isInteger(noise) && noise >= 0)) {
+    throw new Error(`noise inputs must be a non-negative integer, got ${noise}`);
+  }
   switch (dataset) {
     case "dsprites":
-      return dsprites(imageShape ?? [64, 64, 1], "dsprites");
+      return dsprites(imageShape ?? [64, 64, 1], "dsprites", noise);
     case "teapots":
-      return dsprites(imageShape ?? [64, 64, 3], "teapots");
+      return dsprites(imageShape ?? [64, 64, 3], "teapots", noise);
     case "celeba":
-      return celeba(imageShape ?? [32, 32, 3]);
+      return celeba(imageShape ?? [32, 32, 3], noise);
     default:
       throw new Error(`no InfoGAN-CR architecture for dataset "${dataset}" (choose dsprites, teapots or celeba)`);
   }

@@ -42,7 +42,7 @@ async function loadGan(runDir: string, cfg: ReturnType<typeof parseGanConfig>, s
   const ck = await loadCheckpoint(`${runDir}/${sub}`);
   try {
     const shape = ck.state.imageShape as [number, number, number] | undefined;
-    const arch = architectureFor(cfg.dataset, shape);
+    const arch = architectureFor(cfg.dataset, shape, cfg.noiseDims);
     // Placeholder values, overwritten below; the seed is irrelevant.
     const rng = new Rng(0);
     const g = initGenerator(arch, rng);

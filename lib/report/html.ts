@@ -111,6 +111,7 @@ export async function reportToHtml(r: Report, dir: string): Promise<string> {
 <li>Created: ${escapeHtml(r.createdAt)}</li><li>Command: <code>${escapeHtml(r.command)}</code></li>
 <li>Profile: ${escapeHtml(r.profile)}</li><li>Backend: ${escapeHtml(r.backend)}</li>
 <li>Machine: ${escapeHtml(r.machine)}</li><li>Total wall time: ${formatSeconds(r.totalWallTimeS)}</li>
+${(r.notes ?? []).map((n) => `<li>${escapeHtml(n)}</li>`).join("\n")}
 </ul>
 <p>Columns marked <em>(ours)</em> were computed in this run; <em>(paper, reference)</em> columns (shaded) are the
 paper's published values, copied for comparison and never used in any computation. Small profiles train for a tiny

@@ -60,6 +60,7 @@ export function reportToMarkdown(r: Report): string {
     `- Backend: ${r.backend}`,
     `- Machine: ${r.machine}`,
     `- Total wall time: ${formatSeconds(r.totalWallTimeS)}`,
+    ...(r.notes ?? []).map((n) => `- ${n}`),
     "",
     "Numbers marked *(ours)* were computed in this run; *(paper, reference)* columns are the paper's published values, " +
     "copied for comparison and never used in any computation. Every table states the profile, backend, seeds and wall " +

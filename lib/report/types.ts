@@ -86,5 +86,7 @@ export interface Report {
   backend: string;
   machine: string;
   totalWallTimeS: number;
+  /** Run-wide facts worth a line in the header (e.g. how the runs were trained in parallel). */
+  notes?: string[];
   sections: ReportSection[];
 }

@@ -26,6 +26,7 @@ export async function writeReport(dir: string, report: Report): Promise<WrittenR
     backend: report.backend,
     machine: report.machine,
     totalWallTimeS: report.totalWallTimeS,
+    notes: report.notes ?? [],
     experiments: Object.fromEntries(report.sections.map((s) => [s.id, {
       status: s.status,
       error: s.error,

@@ -1,0 +1,140 @@
+/**
+ * Training the runs of `reproduce` several at a time. On a CPU, two single-threaded trainings use two cores better
+ * than one two-threaded training (wasm threads share each convolution, not the element-wise work between them), so
+ * `reproduce --parallel 2` first trains every unfinished run that the chosen experiments need, each in its own
+ * `deno task train --config` subprocess, and the experiments then find the runs finished and only score them.
+ *
+ * Each run folder gets `train-wall.json` with the seconds its training took (summed over resumed pieces) and the thread
+ * count it had, so the report states what a run cost even though it was trained outside the experiment's own step.
+ */
+import { join } from "node:path";
+import type { GanConfig } from "../config/gan.ts";
+import type { VaeConfig } from "../config/vae.ts";
+import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
+import { runDenoLogged, tailLines } from "../io/subprocess.ts";
+import { memberStatus } from "../selection/pool.ts";
+import { formatSeconds } from "../viz/display.ts";
+
+/** One run an experiment needs: its folder name under `<out>/work/runs/` and its full config. */
+export interface RunJob {
+  name: string;
+  config: GanConfig | VaeConfig;
+  /** Options of the config's dataset (lib/data/registry.ts), e.g. the teapots training-set size; JSON-safe. */
+  dataOptions?: { count?: number; seed?: number };
+}
+
+export interface TrainWall {
+  /** Wall seconds of training, summed over every piece (a resumed run adds its pieces). */
+  seconds: number;
+  /** wasm threads of the process that trained it (0 when unknown). */
+  threads: number;
+  /** How many runs were training at the same time. */
+  concurrent: number;
+}
+
+export const TRAIN_WALL_FILE = "train-wall.json";
+
+/** The recorded training wall time of a run folder, or null when it was trained in-process (no file). */
+export async function readTrainWall(runDir: string): Promise<TrainWall | null> {
+  return await readJsonIfExists<TrainWall>(join(runDir, TRAIN_WALL_FILE));
+}
+
+export interface ParallelTrainOptions {
+  /** Runs training at the same time (>= 1). */
+  parallel: number;
+  /** Folder that holds the run folders (`ctx.runDir` of every experiment: `<out>/work/runs`). */
+  runsDir: string;
+  /** wasm threads per child; default: cores / parallel, at least 1. */
+  threads?: number;
+  /** Backend flag handed to the children (default: theirs, i.e. the same auto choice). */
+  backend?: string;
+  log?: (line: string) => void;
+}
+
+export interface ParallelTrainResult {
+  trained: string[];
+  skipped: string[];
+  wallS: number;
+}
+
+/** The unique jobs of a list (the selection pool shares runs with the dSprites experiment), by name. */
+export function uniqueJobs(jobs: RunJob[]): RunJob[] {
+  const seen = new Map<string, RunJob>();
+  for (const j of jobs) {
+    const prev = seen.get(j.name);
+    if (prev && JSON.stringify([prev.config, prev.dataOptions]) !== JSON.stringify([j.config, j.dataOptions])) {
+      throw new Error(`two experiments need run "${j.name}" with different configs`);
+    }
+    seen.set(j.name, j);
+  }
+  return [...seen.values()];
+}
+
+/**
+ * Trains every unfinished job, `parallel` at a time, each in a `deno run -A cli/train.ts --config` subprocess with its
+ * log in `<runDir>.log`. Throws, naming every failed run and quoting the end of its log, after the others finished.
+ */
+export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions): Promise<ParallelTrainResult> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const parallel = Math.max(1, Math.floor(opts.parallel));
+  const threads = opts.threads ?? Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel));
+  const todo: { job: RunJob; dir: string; resume: boolean }[] = [];
+  const skipped: string[] = [];
+  for (const job of uniqueJobs(jobs)) {
+    const dir = join(opts.runsDir, job.name);
+    const st = await memberStatus(dir);
+    if (st.state === "done") skipped.push(job.name);
+    else todo.push({ job, dir, resume: st.state === "partial" });
+  }
+  log(
+    `training ${todo.length} run(s) ${parallel} at a time with ${threads} wasm thread(s) each` +
+      (skipped.length ? ` (${skipped.length} already trained)` : ""),
+  );
+  const trainScript = new URL("../../cli/train.ts", import.meta.url).pathname;
+  const env: Record<string, string> = { IGCR_THREADS: String(threads) };
+  if (opts.backend) env.IGCR_BACKEND = opts.backend;
+  const t0 = performance.now();
+  const failed: string[] = [];
+  const trained: string[] = [];
+  let next = 0;
+  let finished = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const { job, dir, resume } = todo[next++];
+      await Deno.mkdir(dir, { recursive: true });
+      const configPath = join(dir, "requested-config.json");
+      await writeJsonAtomic(configPath, job.config);
+      const logPath = `${dir}.log`;
+      const args = ["run", "-A", trainScript, "--config", configPath, "--out", dir, ...(resume ? ["--resume"] : [])];
+      if (job.dataOptions) args.push("--data-options", JSON.stringify(job.dataOptions));
+      log(`${job.name}: ${resume ? "resuming" : "training"} (progress: tail -f ${logPath})`);
+      const start = performance.now();
+      const code = await runDenoLogged(args, logPath, env);
+      const secs = (performance.now() - start) / 1000;
+      finished++;
+      if (code !== 0) {
+        failed.push(`${job.name} (exit ${code}): ${await tailLines(logPath, 3)}`);
+        log(`${job.name}: FAILED after ${formatSeconds(secs)}, see ${logPath}`);
+        continue;
+      }
+      const before = await readTrainWall(dir);
+      await writeJsonAtomic(
+        join(dir, TRAIN_WALL_FILE),
+        {
+          seconds: (before?.seconds ?? 0) + secs,
+          threads,
+          concurrent: Math.min(parallel, todo.length),
+        } satisfies TrainWall,
+      );
+      trained.push(job.name);
+      const elapsed = (performance.now() - t0) / 1000;
+      const eta = finished < todo.length
+        ? `, ETA ${formatSeconds((elapsed / finished) * (todo.length - finished))}`
+        : "";
+      log(`${job.name}: trained in ${formatSeconds(secs)} [${finished}/${todo.length}${eta}]`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, Math.max(todo.length, 1)) }, worker));
+  if (failed.length > 0) throw new Error(`training failed for ${failed.length} run(s): ${failed.join("; ")}`);
+  return { trained, skipped, wallS: (performance.now() - t0) / 1000 };
+}

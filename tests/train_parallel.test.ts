@@ -1,0 +1,86 @@
+/**
+ * `deno task train --config` and the parallel run trainer behind `reproduce --parallel`: a config file trains the
+ * same run as the preset flags, bad files are named, and trainInParallel trains unfinished runs in subprocesses,
+ * records their wall time, skips finished ones, and names a run whose subprocess failed.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { presetFor } from "../lib/config/gan.ts";
+import { parseVaeConfig, presetFor as vaePreset } from "../lib/config/vae.ts";
+import { readTrainWall, type RunJob, trainInParallel, uniqueJobs } from "../lib/experiments/parallel_train.ts";
+import { memberStatus } from "../lib/selection/pool.ts";
+import { parseTrainFlags, readConfigFile } from "../cli/train.ts";
+
+function smokeGan(seed: number, iterations = 2) {
+  return { ...presetFor("dsprites", "smoke", { model: "infogan", seed }), iterations, sampleEvery: 100 };
+}
+
+Deno.test("train --config: clashes with preset flags, and bad files are errors naming the file and key", async () => {
+  assert.equal(parseTrainFlags(["--config", "c.json", "--out", "r"]).config, "c.json");
+  assert.throws(() => parseTrainFlags(["--config", "c.json", "--seed", "2", "--out", "r"]), /drop --seed/);
+  assert.throws(() => parseTrainFlags(["--out", "r"]), /--dataset is required .* or give --config/);
+  const dir = await Deno.makeTempDir({ prefix: "igcr-config-" });
+  try {
+    await assert.rejects(readConfigFile(join(dir, "missing.json")), /missing\.json: no such file/);
+    await Deno.writeTextFile(join(dir, "typo.json"), JSON.stringify({ ...smokeGan(1), batchsize: 3 }));
+    await assert.rejects(readConfigFile(join(dir, "typo.json")), /typo\.json: .*unknown key "batchsize"/);
+    await Deno.writeTextFile(join(dir, "other.json"), JSON.stringify({ hello: 1 }));
+    await assert.rejects(readConfigFile(join(dir, "other.json")), /other\.json: not a run config/);
+    const vae = parseVaeConfig({ ...vaePreset("dsprites", "smoke", "factor-vae"), gamma: 10 });
+    await Deno.writeTextFile(join(dir, "vae.json"), JSON.stringify(vae));
+    assert.deepEqual(await readConfigFile(join(dir, "vae.json")), vae);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("uniqueJobs: shared runs are trained once; one name with two configs is an error", () => {
+  const a: RunJob = { name: "a", config: presetFor("dsprites", "smoke", { seed: 1 }) };
+  assert.equal(uniqueJobs([a, a, { name: "b", config: a.config }]).length, 2);
+  assert.throws(
+    () => uniqueJobs([a, { name: "a", config: presetFor("dsprites", "smoke", { seed: 2 }) }]),
+    /run "a" with different configs/,
+  );
+});
+
+Deno.test("trainInParallel: trains two runs in subprocesses, records wall time, skips them when run again", async () => {
+  const root = await Deno.makeTempDir({ prefix: "igcr-parallel-" });
+  try {
+    const jobs: RunJob[] = [{ name: "r1", config: smokeGan(1) }, { name: "r2", config: smokeGan(2) }];
+    const lines: string[] = [];
+    const r = await trainInParallel(jobs, { parallel: 2, threads: 1, runsDir: root, log: (l) => lines.push(l) });
+    assert.deepEqual(r.trained.sort(), ["r1", "r2"]);
+    for (const name of ["r1", "r2"]) {
+      const st = await memberStatus(join(root, name));
+      assert.equal(st.state, "done", `${name} finished`);
+      const wall = await readTrainWall(join(root, name));
+      assert.ok(wall && wall.seconds > 0 && wall.threads === 1 && wall.concurrent === 2, JSON.stringify(wall));
+      const cfg = JSON.parse(await Deno.readTextFile(join(root, name, "config.json")));
+      assert.equal(cfg.seed, name === "r1" ? 1 : 2, "the child trained the config it was given");
+    }
+    assert.ok(lines.some((l) => /training 2 run\(s\) 2 at a time with 1 wasm thread/.test(l)), lines.join("\n"));
+    const again = await trainInParallel(jobs, { parallel: 2, threads: 1, runsDir: root, log: () => {} });
+    assert.deepEqual([again.trained, again.skipped.sort()], [[], ["r1", "r2"]]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("trainInParallel: a failing subprocess is named with the end of its log", async () => {
+  const root = await Deno.makeTempDir({ prefix: "igcr-parallel-fail-" });
+  try {
+    await assert.rejects(
+      trainInParallel([{ name: "bad", config: smokeGan(1) }], {
+        parallel: 1,
+        threads: 1,
+        runsDir: root,
+        backend: "no-such-backend",
+        log: () => {},
+      }),
+      /training failed for 1 run\(s\): bad \(exit 1\)/,
+    );
+    assert.equal(await readTrainWall(join(root, "bad")), null, "no wall time recorded for a failed run");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
