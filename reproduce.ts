@@ -6,7 +6,8 @@
  * the machine: `paper` on a GPU backend, `cpu` otherwise. Finished steps leave done-markers under DIR/work/, so running
  * the same command again resumes where it stopped. Exits non-zero naming every experiment that failed or could not run.
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { readJsonIfExists, writeJsonAtomic } from "./lib/io/atomic.ts";
 import { z } from "zod";
 import { initBackend, shutdownBackend } from "./lib/backend.ts";
 import { EXPERIMENT_IDS, ExperimentContext, ExperimentId, Profile } from "./lib/experiments/context.ts";
@@ -60,6 +61,13 @@ export function parseReproduceFlags(args: string[]): ReproduceFlags {
   return r.data;
 }
 
+interface Session {
+  startedAt: string;
+  command: string;
+  profile: string;
+  wallS: number;
+}
+
 function machine(): string {
   return `${navigator.hardwareConcurrency} CPU cores, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}`;
 }
@@ -81,6 +89,10 @@ async function main(): Promise<number> {
   );
 
   const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  // A resumed report sums the wall time of every invocation that wrote into this folder.
+  const sessionsPath = join(outDir, "work", "reproduce-sessions.json");
+  const earlier = ((await readJsonIfExists<Session[]>(sessionsPath)) ?? []).filter((s) => s.profile === profile);
   const notes: string[] = [];
   const parallel = flags.parallel ?? (!backend.gpu && navigator.hardwareConcurrency >= 2 ? 2 : 1);
   const jobs = uniqueJobs(ids.flatMap((id) => EXPERIMENTS[id].trainingJobs?.(profile) ?? []));
@@ -96,19 +108,31 @@ async function main(): Promise<number> {
       backend: flags.backend,
       log: (l) => console.error(`reproduce: ${l}`),
     });
-    notes.push(
-      `The ${jobs.length} dSprites/3DTeapots runs were trained ${parallel} at a time in subprocesses (\`deno task train --config\`), ` +
-        `each with ${threads} wasm thread(s) on a CPU backend; ${r.trained.length} trained in this session ` +
-        `(${
-          formatSeconds(r.wallS)
-        } wall), ${r.skipped.length} found finished. A run's wall time in the tables is its ` +
-        "own training time in its subprocess.",
-    );
+    // The note of the invocation that did the training survives a resumed invocation that only found runs finished.
+    const notePath = join(outDir, "work", "parallel-training.json");
+    const kept = await readJsonIfExists<{ note: string }>(notePath);
+    if (r.trained.length === 0 && kept) notes.push(kept.note);
+    else {
+      const note = `The ${jobs.length} dSprites/3DTeapots runs were trained ${parallel} at a time in subprocesses ` +
+        `(\`deno task train --config\`), each with ${threads} wasm thread(s) on a CPU backend; ${r.trained.length} ` +
+        `trained in ${formatSeconds(r.wallS)} of wall time, ${r.skipped.length} found finished. A run's wall time in ` +
+        "the tables is its own training time in its subprocess.";
+      notes.push(note);
+      await writeJsonAtomic(notePath, { note });
+    }
   }
   const sections: ReportSection[] = [];
   let estimatedDone = 0;
   let measuredDone = 0;
   const writeNow = async () => {
+    const now: Session = { startedAt, command, profile, wallS: (performance.now() - t0) / 1000 };
+    await writeJsonAtomic(sessionsPath, [...earlier, now]);
+    const sessionNote = earlier.length === 0 ? [] : [
+      `Made in ${earlier.length + 1} invocations of reproduce on this folder (later ones resume: finished steps are ` +
+      `reused, not recomputed): ${
+        [...earlier, now].map((s) => `${s.startedAt} ${formatSeconds(s.wallS)}`).join("; ")
+      }.`,
+    ];
     const report: Report = {
       title: `InfoGAN-CR and ModelCentrality: reproduction report (profile ${profile})`,
       createdAt: new Date().toISOString(),
@@ -116,8 +140,8 @@ async function main(): Promise<number> {
       profile,
       backend: backend.description,
       machine: machine(),
-      totalWallTimeS: (performance.now() - t0) / 1000,
-      notes,
+      totalWallTimeS: [...earlier, now].reduce((a, s) => a + s.wallS, 0),
+      notes: [...notes, ...sessionNote],
       sections,
     };
     return await writeReport(outDir, report);

@@ -222,6 +222,11 @@ Deno.test({
         assert.ok(!/step train-.*: running/.test(stderr), "no training step ran again");
         const again: Results = JSON.parse(await Deno.readTextFile(join(out, "results.json")));
         assert.deepEqual(again.experiments.dsprites.numbers, results.experiments.dsprites.numbers);
+        const notes = (again as unknown as { notes: string[] }).notes;
+        assert.ok(notes.some((n) => /Made in 2 invocations/.test(n)), `both invocations are counted: ${notes}`);
+        if (navigator.hardwareConcurrency >= 2) {
+          assert.ok(notes.some((n) => /runs were trained 2 at a time/.test(n)), `the training note survives: ${notes}`);
+        }
         assert.ok(again.experiments.selection, "experiments left out by --only stay in the report");
       });
 

@@ -231,3 +231,38 @@ Deno.test("reproduce exits non-zero naming the failed experiment, and still writ
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("Table 3 columns: each pick, the pool mean and median, the oracle; the median is per metric", async () => {
+  const { medianScores, table3Models } = await import("../lib/experiments/selection.ts");
+  assert.deepEqual(medianScores([{ factorVae: 0.9, mig: 0.1 }, { factorVae: 0.5 }, { factorVae: 0.7, mig: 0.3 }]), {
+    factorVae: 0.7,
+    mig: 0.2,
+  });
+  const members = [0.4, 0.9, 0.6, 0.5].map((f, i) => ({
+    name: `m${i}`,
+    setting: `seed ${i}`,
+    runDir: "",
+    scores: { factorVae: f },
+    wallS: 0,
+  }));
+  const crit = (pick: number) => ({ scores: [0, 0, 0, 0], pick, matrix: [] });
+  const cols = table3Models({
+    pool: "InfoGAN-CR",
+    members,
+    mc: crit(1),
+    udrLasso: crit(0),
+    udrSpearman: crit(3),
+    wallS: 0,
+  });
+  assert.deepEqual(cols.map((c) => c.label), [
+    "UDR Lasso",
+    "UDR Spearman",
+    "ModelCentrality",
+    "Pool mean",
+    "Pool median",
+    "Oracle (best FactorVAE in pool)",
+  ]);
+  assert.deepEqual(cols.map((c) => c.ours.map((s) => s.factorVae)), [[0.4], [0.5], [0.9], [0.4, 0.9, 0.6, 0.5], [
+    0.55,
+  ], [0.9]]);
+});

@@ -41,7 +41,12 @@ Deno.test("config: schedules switch at the configured iterations", () => {
   assert.equal(alphaSwitchIteration(ig), null);
   const cpu = presetFor("dsprites", "cpu");
   assert.ok(alphaSwitchIteration(cpu)! > 0 && alphaSwitchIteration(cpu)! < cpu.iterations);
-  assert.deepEqual([cpu.batchSize, cpu.lr, cpu.infoWeight], [64, { g: 1e-3, d: 2e-3, h: 2e-3 }, 0.05]);
+  // The cpu profile's documented departures (lib/config/gan.ts): batch 32, lambda 1, a constant CR gap 1.9; rates stay.
+  assert.deepEqual([cpu.batchSize, cpu.lr, cpu.infoWeight], [32, { g: 1e-3, d: 2e-3, h: 2e-3 }, 1]);
+  assert.equal(gapAt(cpu, 0), 1.9);
+  assert.equal(gapAt(cpu, cpu.iterations - 1), 1.9, "the gap never changes, so H is reset only when CR turns on");
+  const tc = presetFor("teapots", "cpu");
+  assert.deepEqual([alphaSwitchIteration(tc), gapAt(tc, tc.iterations - 1)], [600, 1.9]);
 });
 
 Deno.test("config: typos, unknown keys and wrong types are errors naming the key", () => {

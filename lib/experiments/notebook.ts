@@ -66,6 +66,38 @@ export async function showTable(t: ReportTable): Promise<void> {
   else console.log(md);
 }
 
+/**
+ * Shows the tables of one experiment from a report's results.json (e.g. the committed `cpu` report in docs/results/),
+ * headed by how that report was made. Returns false, after saying so, when the file is absent.
+ */
+export async function showReportTables(resultsPath: string, experiment: ExperimentId): Promise<boolean> {
+  let r: {
+    createdAt: string;
+    command: string;
+    profile: string;
+    backend: string;
+    machine: string;
+    experiments: Record<string, { status: string; wallTimeS: number; tables: ReportTable[] }>;
+  };
+  try {
+    r = JSON.parse(await Deno.readTextFile(resultsPath));
+  } catch (e) {
+    const msg = `No report at ${resultsPath} (${(e as Error).message}).`;
+    if (inJupyter()) await showMarkdown(msg);
+    else console.log(msg);
+    return false;
+  }
+  const e = r.experiments[experiment];
+  const head = [
+    `**From ${resultsPath}**: \`${r.command}\`, profile \`${r.profile}\`, backend ${r.backend}, ${r.machine}, ` +
+    `made ${r.createdAt}; experiment status ${e?.status ?? "absent"}.`,
+  ];
+  const md = [...head, "", ...(e?.tables ?? []).map((t) => tableToMarkdown(t))].join("\n\n");
+  if (inJupyter()) await showMarkdown(md);
+  else console.log(md);
+  return e !== undefined;
+}
+
 /** Shows a two-column Markdown table of settings (e.g. a training config). */
 export async function showSettings(title: string, settings: Record<string, unknown>): Promise<void> {
   const rows = Object.entries(settings).map(([k, v]) => `| ${k} | ${typeof v === "string" ? v : JSON.stringify(v)} |`);
