@@ -1,5 +1,5 @@
 /**
- * `deno task export --run runs/NAME --out data/pretrained/NAME [--command "..."]`
+ * `deno task export --run runs/NAME --out data/pretrained/NAME [--command "..."] [--no-snapshots]`
  *
  * Writes an inference-only copy of a trained InfoGAN-CR/InfoGAN run (G and D/Q weights, config, log, metrics, the last
  * grids and MODEL.md with the command that trained it; lib/models/export.ts). Without `--command`, the training
@@ -10,12 +10,14 @@ import { z } from "zod";
 import { parseGanConfig, presetFor } from "../lib/config/gan.ts";
 import { exportInferenceModel } from "../lib/models/export.ts";
 
-const USAGE = 'usage: deno task export --run runs/NAME --out data/pretrained/NAME [--command "deno task train ..."]';
+const USAGE =
+  'usage: deno task export --run runs/NAME --out data/pretrained/NAME [--command "deno task train ..."] [--no-snapshots]';
 
 const Flags = z.object({
   run: z.string().min(1, "--run runs/NAME is required"),
   out: z.string().min(1, "--out DIR is required"),
   command: z.string().min(1).optional(),
+  "no-snapshots": z.boolean().default(false),
 }).strict();
 
 /** The `deno task train` line that recreates a preset config, or null when the config is not a preset. */
@@ -32,7 +34,12 @@ async function main(): Promise<void> {
   try {
     ({ values } = parseArgs({
       args: Deno.args,
-      options: { run: { type: "string" }, out: { type: "string" }, command: { type: "string" } },
+      options: {
+        run: { type: "string" },
+        out: { type: "string" },
+        command: { type: "string" },
+        "no-snapshots": { type: "boolean" },
+      },
       strict: true,
     }));
   } catch (e) {
@@ -43,7 +50,7 @@ async function main(): Promise<void> {
   const { run, out } = r.data;
   const command = r.data.command ?? (await presetCommand(run));
   if (!command) throw new Error(`${run}/config.json is not a preset config: say how it was made with --command`);
-  const files = await exportInferenceModel(run, out, { command });
+  const files = await exportInferenceModel(run, out, { command, snapshots: !r.data["no-snapshots"] });
   console.log(`exported ${run} to ${out}: ${files.join(", ")}`);
 }
 

@@ -52,9 +52,12 @@ Deno.test("export: the inference-only copy loads like the run and gives identica
       a.dispose();
       b.dispose();
     }
+    const slim = await exportInferenceModel(run, join(root, "slim"), { command: "c", snapshots: false });
+    assert.ok(!slim.some((f) => f.startsWith("snapshots")), "--no-snapshots leaves them out");
     const entries = [];
     for await (const e of Deno.readDir(join(root, "pretrained"))) entries.push(e.name);
     assert.deepEqual(entries, ["tiny"], "no temporary folder left behind");
+    await Deno.remove(join(root, "slim"), { recursive: true });
     await Deno.writeTextFile(join(run, "config.json"), JSON.stringify({ model: "factor-vae" }));
     await assert.rejects(exportInferenceModel(run, join(root, "x"), { command: "" }), /is not a GAN run/);
   } finally {

@@ -266,3 +266,10 @@ Deno.test("Table 3 columns: each pick, the pool mean and median, the oracle; the
     0.55,
   ], [0.9]]);
 });
+
+Deno.test("gapLabel says what the teapot schedule does in each profile", async () => {
+  const { gapLabel, teapotConfig } = await import("../lib/experiments/teapots.ts");
+  assert.equal(gapLabel(teapotConfig("paper", 1, "gap")), "gap 1.9 then 0 from iteration 85000");
+  assert.equal(gapLabel(teapotConfig("cpu", 1, "gap")), "gap 1.9 throughout");
+  assert.equal(gapLabel(teapotConfig("paper", 1, "no-gap")), "gap 0 throughout");
+});

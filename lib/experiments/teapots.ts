@@ -6,7 +6,7 @@
  * The paper's teapot table was not available to this project (paper-facts §6, UNVERIFIED), so the table has no paper
  * column: it compares our variants with each other only.
  */
-import { presetFor } from "../config/gan.ts";
+import { type GanConfig, gapAt, presetFor } from "../config/gan.ts";
 import { formatCell } from "../report/format.ts";
 import type { ReportFigure, ReportSection } from "../report/types.ts";
 import { lineChart } from "../viz/charts.ts";
@@ -76,12 +76,21 @@ export async function teapotRuns(ctx: ExperimentContext): Promise<{ gap: GanRunR
   return { gap, noGap };
 }
 
-export function teapotModels(gap: GanRunResult[], noGap: GanRunResult[]): ModelColumn[] {
+export function teapotModels(gap: GanRunResult[], noGap: GanRunResult[], profile: Profile): ModelColumn[] {
   return [
     { label: "InfoGAN (before CR)", ours: gap.map((r) => r.before).filter((b) => b !== null), paper: null },
-    { label: "InfoGAN-CR, gap 1.9 then 0", ours: gap.map((r) => r.after), paper: null },
+    { label: `InfoGAN-CR, ${gapLabel(teapotConfig(profile, 1, "gap"))}`, ours: gap.map((r) => r.after), paper: null },
     { label: "InfoGAN-CR, no gap", ours: noGap.map((r) => r.after), paper: null },
   ];
+}
+
+/** The gap schedule in words: "gap 1.9 then 0 from iteration 85000", or "gap 1.9 throughout". */
+export function gapLabel(cfg: GanConfig): string {
+  const g = cfg.gap;
+  const end = gapAt(cfg, cfg.iterations - 1);
+  if (end === g.start) return `gap ${g.start} throughout`;
+  const drop = Array.from({ length: g.times }, (_, k) => (k + 1) * g.every).find((it) => gapAt(cfg, it) === end);
+  return `gap ${g.start} then ${end}${drop !== undefined ? ` from iteration ${drop}` : ""}`;
 }
 
 /** H's cross-entropy over training for the two variants: the gap makes H's task easy at first (paper-facts §3). */
@@ -105,7 +114,7 @@ export async function hLossChart(gapRun: GanRunResult, noGapRun: GanRunResult) {
 
 async function run(ctx: ExperimentContext): Promise<ReportSection> {
   const { gap, noGap } = await teapotRuns(ctx);
-  const models = teapotModels(gap, noGap);
+  const models = teapotModels(gap, noGap, ctx.profile);
   const seeds = gap.map((r) => r.seed);
   const wall = [...gap, ...noGap].reduce((s, r) => s + r.trainWallS + r.evalWallS, 0);
   const cfg = teapotConfig(ctx.profile, seeds[0], "gap");

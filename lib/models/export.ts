@@ -18,6 +18,8 @@ export interface ExportOptions {
   command: string;
   /** Extra lines for MODEL.md (e.g. the metrics command). */
   notes?: string[];
+  /** Leave out snapshots/ (e.g. when another shipped run holds the identical before-CR model). */
+  snapshots?: boolean;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -70,7 +72,7 @@ export async function exportInferenceModel(runDir: string, outDir: string, opts:
   try {
     await copyInferenceCheckpoint(join(runDir, "checkpoint"), join(tmp, "checkpoint"));
     const snapshots: string[] = [];
-    if (await exists(join(runDir, "snapshots"))) {
+    if (opts.snapshots !== false && (await exists(join(runDir, "snapshots")))) {
       for await (const e of Deno.readDir(join(runDir, "snapshots"))) {
         if (!e.isDirectory) continue;
         await copyInferenceCheckpoint(join(runDir, "snapshots", e.name), join(tmp, "snapshots", e.name));
