@@ -25,6 +25,17 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await writeTextAtomic(path, JSON.stringify(value, null, 2) + "\n");
 }
 
+/** Whether `path` exists (a link counts, whatever it points to); errors other than "not found" are thrown. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
 /** Reads a JSON file, or null when it does not exist; a corrupt file is an error naming it. */
 export async function readJsonIfExists<T = unknown>(path: string): Promise<T | null> {
   let text: string;

@@ -7,6 +7,7 @@
  * model was made: log.jsonl, metrics JSONs, train-wall.json, the final traversal grid and MODEL.md with the command.
  */
 import { basename, join } from "node:path";
+import { pathExists as exists } from "../io/atomic.ts";
 
 /** The checkpoint groups an inference-only GAN keeps (loadTrainedModel reads only these). */
 export const INFERENCE_GROUPS = ["generator", "discriminator"] as const;
@@ -20,15 +21,6 @@ export interface ExportOptions {
   notes?: string[];
   /** Leave out snapshots/ (e.g. when another shipped run holds the identical before-CR model). */
   snapshots?: boolean;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await Deno.stat(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Copies one checkpoint folder, keeping only the inference groups and rewriting state.json's group list. */

@@ -16,6 +16,7 @@
  * strikes between the two renames, the old one is still at `<dir>.old` and `loadCheckpoint` falls back to it.
  */
 import * as tf from "@tensorflow/tfjs";
+import { pathExists as exists } from "../io/atomic.ts";
 
 export interface Checkpoint {
   tensors: Record<string, tf.NamedTensorMap>;
@@ -25,16 +26,6 @@ export interface Checkpoint {
 }
 
 const GROUP_NAME = /^[A-Za-z0-9_.-]+$/;
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
 
 /** Writes one group's tensors as `model.json` (weights manifest) + `weights.bin` into `dir`. */
 export async function writeWeightsGroup(
