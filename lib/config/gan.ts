@@ -74,6 +74,11 @@ export const GanConfig = z.object({
   logEvery: posInt,
   sampleEvery: posInt,
   checkpointEvery: posInt,
+  /**
+   * Iterations at which to keep a full checkpoint in `snapshots/iter-N/` (0 = the initial weights), e.g. log-spaced
+   * for a learning curve. Absent: none.
+   */
+  snapshotAt: z.array(nonNegInt).optional(),
 }).strict();
 export type GanConfig = z.infer<typeof GanConfig>;
 

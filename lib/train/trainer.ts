@@ -102,7 +102,7 @@ async function defaultData(cfg: GanConfig): Promise<TrainingData> {
 }
 
 /** Config keys that may differ between a checkpoint and the run resuming it. */
-const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery"]);
+const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery", "snapshotAt"]);
 
 const LOSS_NAMES = ["h", "d_adv", "d_info", "d", "g_adv", "g_info", "g_cr", "g"] as const;
 
@@ -117,6 +117,9 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
   const root = new Rng(cfg.seed);
   let initRng = root.fork("init");
   let latentRng = root.fork("latents");
+  // CR pairs have their own stream, so that a run with CR and one without draw the same main latents and batches
+  // (the paired arms of lib/train/branch.ts differ in the regularizer only).
+  let pairRng = root.fork("cr-pairs");
   let batches = new BatchIterator(data, n, root.fork("data"));
   const params = initGan(arch, initRng);
   const adam = {
@@ -153,7 +156,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
     if (opts.poison?.(it)) realBuf[0] = NaN;
     const lat = sampleLatents(latentRng, n, codes, noise);
     const trainH = alpha > 0 || cfg.trainHWhileAlphaZero;
-    const pairs = trainH ? sampleCrPairs(latentRng, n, codes, noise, gap) : null;
+    const pairs = trainH ? sampleCrPairs(pairRng, n, codes, noise, gap) : null;
 
     const parts: tf.Scalar[] = [];
     const keep = (t: tf.Scalar) => {
@@ -274,7 +277,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
     state: {
       iteration,
       adamSteps: { g: adam.g.t, dq: adam.dq.t, h: adam.h.t },
-      rng: { init: initRng.state(), latents: latentRng.state() },
+      rng: { init: initRng.state(), latents: latentRng.state(), pairs: pairRng.state() },
       batches: batches.state(),
       imageShape: arch.imageShape,
       config: cfg,
@@ -305,6 +308,9 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
       adam.h.load(ck.tensors.adam_h, s.adamSteps.h);
       initRng = new Rng(s.rng.init);
       latentRng = new Rng(s.rng.latents);
+      // Checkpoints written before the pair stream existed drew pairs from the latent stream: they resume with a
+      // fresh pair stream (not bit-exact with their own continuation).
+      pairRng = s.rng.pairs ? new Rng(s.rng.pairs) : root.fork("cr-pairs");
       batches = BatchIterator.restore(data, s.batches as BatchIteratorState);
       iteration = s.iteration;
     } finally {
@@ -399,6 +405,11 @@ export async function writeGrids(trainer: Trainer, dir: string, tag: string): Pr
   await render(lat.traversal.c, lat.traversal.z, lat.traversal.n, lat.traversal.cols, `${dir}/traversal-${tag}.png`);
 }
 
+/** Where `train` keeps the snapshot of iteration `it` listed in the config's `snapshotAt` (relative to the run folder). */
+export function snapshotPath(it: number): string {
+  return `snapshots/iter-${it}`;
+}
+
 /**
  * Trains a run in `runDir`: config.json, log.jsonl, samples/, checkpoint/ (latest), snapshots/ (the InfoGAN snapshot
  * before CR switches on). With `resume`, continues from runDir/checkpoint exactly. Returns the final trainer (caller
@@ -435,6 +446,7 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
       label: `${cfg.model} ${cfg.dataset}`,
     });
     const switchAt = alphaSwitchIteration(cfg);
+    const snapshotAt = new Set(cfg.snapshotAt ?? []);
     const t0 = performance.now();
     const startIter = trainer.iteration;
     const log = await Deno.open(logPath, { append: true, create: true });
@@ -445,6 +457,7 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
           // The paper's "InfoGAN (modified)" row: the model just before CR switches on.
           await trainer.save(`${runDir}/snapshots/before-cr-iter-${switchAt}`);
         }
+        if (snapshotAt.has(trainer.iteration)) await trainer.save(`${runDir}/${snapshotPath(trainer.iteration)}`);
         let losses: StepLosses;
         try {
           losses = await trainer.step();
@@ -469,6 +482,7 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
         }
         if (it % cfg.checkpointEvery === 0 || it === cfg.iterations) await trainer.save(ckDir);
       }
+      if (snapshotAt.has(trainer.iteration)) await trainer.save(`${runDir}/${snapshotPath(trainer.iteration)}`);
     } finally {
       log.close();
       progress?.done();
