@@ -15,7 +15,7 @@ import { Rng } from "../rng.ts";
 import { INTERVAL_METHOD, type PairedComparison, pairedComparison } from "../stats/bootstrap.ts";
 import { barTable, intervalChart } from "../viz/charts.ts";
 import type { Cell, ReportFigure, ReportSection, ReportTable } from "../report/types.ts";
-import { stat } from "../report/format.ts";
+import { formatCell, stat } from "../report/format.ts";
 import type { ExperimentContext, Profile } from "./context.ts";
 import type { Experiment } from "./experiment.ts";
 import { type EvalNoise, evaluationNoise } from "./eval_noise.ts";
@@ -34,8 +34,8 @@ import {
 } from "./paired_runs.ts";
 import { METRIC_COLUMNS, type MetricKey, table1Row } from "./paper_tables.ts";
 import { comparisonBars, type ModelColumn, oursMeans } from "./tables.ts";
-import { loadDataset, loadRunModel } from "./toolkit.ts";
-import { claim1Verdict, formatInterval } from "./verdicts.ts";
+import { type Dataset, loadDataset, loadRunModel } from "./toolkit.ts";
+import { claim1Verdict, type ClaimVerdict, formatInterval } from "./verdicts.ts";
 
 export { EVAL_SEED };
 
@@ -111,8 +111,9 @@ export function pairedTable1(
       improved: d ? `${d.improved}/${d.n}` : null,
       noise: noise?.sd[m.key] ?? null,
       diffBefore: b ? formatInterval(b) : null,
-      paperBefore: paper ?? null,
-      paperCr: paperCr ?? null,
+      // The paper prints two decimals; the table's three are for our differences.
+      paperBefore: paper === undefined ? null : formatCell(paper, 2),
+      paperCr: paperCr === undefined ? null : formatCell(paperCr, 2),
     } as Record<string, Cell>;
   });
   return {
@@ -217,18 +218,58 @@ function curveTable(ctx: ExperimentContext, points: CurvePoint[], seeds: number[
   };
 }
 
-async function run(ctx: ExperimentContext): Promise<ReportSection> {
-  const data = await loadDataset("dsprites");
+export interface PairedAnalysis {
+  runs: PairedSeed[];
+  noise: EvalNoise;
+  curve: CurvePoint[];
+  stats: PairedStatistics;
+  verdict: ClaimVerdict;
+  /** The paired Table 1, the per-seed table and the learning-curve table. */
+  tables: ReportTable[];
+}
+
+/**
+ * Claim 1 end to end: trains and scores the paired runs, measures the evaluation noise and the learning curve, and
+ * derives the statistics, the verdict and the tables (each piece a resumable step). Shared by reproduce and notebook 01.
+ */
+export async function pairedAnalysis(ctx: ExperimentContext, data: Dataset): Promise<PairedAnalysis> {
   const plan = claimsPlan(ctx.profile);
   const runs = await pairedRuns(ctx, data);
   const seeds = runs.map((r) => r.seed);
-  const first = runs[0];
-  const noise = await evaluationNoise(ctx, crRunName(first.seed), data, plan.evalNoiseSeeds);
+  const noise = await evaluationNoise(ctx, crRunName(runs[0].seed), data, plan.evalNoiseSeeds);
   const curve = await learningCurve(ctx, data, runs);
   const stats = pairedStatistics(runs, ctx.profile);
   const verdict = claim1Verdict(stats.crVsControl, noise.sd.factorVae);
   const trainS = runs.reduce((a, r) => a + r.trainWallS.phase + r.trainWallS.cr + r.trainWallS.control, 0);
   const wall = ctx.wallTimeS() || trainS + runs.reduce((a, r) => a + r.evalWallS, 0);
+  const tables = [
+    pairedTable1(ctx, runs, stats, noise, wall),
+    perSeedTable(ctx, runs, wall),
+    curveTable(ctx, curve, plan.curveSeeds.filter((s) => seeds.includes(s)), wall),
+  ];
+  return { runs, noise, curve, stats, verdict, tables };
+}
+
+/** The chart of the paired differences per metric with their intervals. */
+export function pairedDifferencesChart(stats: PairedStatistics) {
+  return intervalChart(
+    METRIC_COLUMNS.filter((m) => stats.crVsControl[m.key]).map((m) => {
+      const d = stats.crVsControl[m.key]!;
+      return { label: m.label, estimate: d.estimate, lo: d.lo, hi: d.hi, points: d.diffs };
+    }),
+    { title: "CR arm − control arm, per metric", xTitle: "paired difference (CR − control)" },
+  );
+}
+
+export const PAIRED_DIFFERENCES_CAPTION = "Each tick is one seed's difference between its CR arm and its control " +
+  `arm; the dot is their mean and the bar its 95% ${INTERVAL_METHOD} interval. A bar that crosses the vertical line ` +
+  "at 0 shows no difference.";
+
+async function run(ctx: ExperimentContext): Promise<ReportSection> {
+  const data = await loadDataset("dsprites");
+  const { runs, noise, curve, stats, verdict, tables } = await pairedAnalysis(ctx, data);
+  const seeds = runs.map((r) => r.seed);
+  const first = runs[0];
   const c = pairedConfigs(ctx.profile, first.seed);
   const models = table1Models(runs);
 
@@ -237,16 +278,9 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
     ...await ctx.figures("figures-paired", async () => [
       await ctx.chart(
         "paired-differences",
-        intervalChart(
-          METRIC_COLUMNS.filter((m) => stats.crVsControl[m.key]).map((m) => {
-            const d = stats.crVsControl[m.key]!;
-            return { label: m.label, estimate: d.estimate, lo: d.lo, hi: d.hi, points: d.diffs };
-          }),
-          { title: "CR arm − control arm, per metric", xTitle: "paired difference (CR − control)" },
-        ),
+        pairedDifferencesChart(stats),
         "Paired differences with 95% intervals",
-        `Each tick is one seed's difference between its CR arm and its control arm; the dot is their mean and the bar ` +
-          `its 95% ${INTERVAL_METHOD} interval. A bar that crosses the vertical line at 0 shows no difference.`,
+        PAIRED_DIFFERENCES_CAPTION,
       ),
       await ctx.chart(
         "table1-bars",
@@ -291,11 +325,6 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
     }),
   );
 
-  const tables = [
-    pairedTable1(ctx, runs, stats, noise, wall),
-    perSeedTable(ctx, runs, wall),
-    curveTable(ctx, curve, plan.curveSeeds.filter((s) => seeds.includes(s)), wall),
-  ];
   const fvNoise = noise.sd.factorVae;
   return {
     id: "dsprites",
@@ -308,9 +337,9 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
       `phase (lambda ${c.cr.infoWeight}, batch ${c.cr.batchSize}) to iteration ${c.branchAt}; from that checkpoint ` +
       `(weights, optimiser state, RNG streams, data order) the CR arm (alpha ${c.cr.alpha.increase}, H ` +
       `re-initialised, gap ${c.cr.gap.start}) and the control arm (alpha 0) train to iteration ${c.cr.iterations} on ` +
-      `the same batches and latents. The paper trains 322,560 iterations; these runs are ` +
-      `${((100 * c.cr.iterations) / 322_560).toFixed(2)}% of that, so the comparison is of short runs, and the ` +
-      "paper's values are a reference column only.",
+      `the same batches and latents. The paper trains 322,560 iterations; these runs train ` +
+      `${c.cr.iterations.toLocaleString("en-US")} (${((100 * c.cr.iterations) / 322_560).toPrecision(2)}% of that), so ` +
+      "the comparison is of short runs, and the paper's values are a reference column only.",
       `Evaluation noise: ${ARM_LABEL.cr} of seed ${first.seed} scored with ${noise.seeds.length} evaluation seeds ` +
       `varies by a standard deviation of ${fvNoise?.toFixed(3) ?? "n/a"} in FactorVAE and ` +
       `${noise.sd.mig?.toFixed(3) ?? "n/a"} in MIG (range ${noise.range.factorVae?.toFixed(3) ?? "n/a"} and ` +

@@ -18,6 +18,7 @@ import type { MetricName } from "../metrics/protocols.ts";
 import { loadTrainedModel } from "../models/load.ts";
 import { branchRun } from "../train/branch.ts";
 import type { ExperimentContext, Profile } from "./context.ts";
+import { trainWithLivePlot } from "./gan_runs.ts";
 import { readTrainWall, type RunJob } from "./parallel_train.ts";
 import type { Scores } from "./tables.ts";
 import { type Dataset, ensureTrained, pickScores, scoreModel } from "./toolkit.ts";
@@ -148,12 +149,14 @@ async function trainRun(
   cfg: GanConfig,
   data: Dataset,
   branch?: { from: string; at: number },
+  live = false,
 ): Promise<number> {
   return await ctx.step(`train-${name}`, async () => {
     const t0 = performance.now();
     const dir = ctx.runDir(name);
     if (branch) await branchRun(ctx.runDir(branch.from), dir, cfg, branch.at);
-    await ensureTrained(cfg, dir, data);
+    if (live && ctx.display) await trainWithLivePlot(cfg, dir, data, `Training ${name}`);
+    else await ensureTrained(cfg, dir, data);
     // Trained by `reproduce --parallel` before this step: its subprocess recorded what the training took.
     return (await readTrainWall(dir))?.seconds ?? (performance.now() - t0) / 1000;
   });
@@ -174,13 +177,14 @@ export interface PairedSeed {
 /** Trains (resumably) and scores the three runs of every seed of the plan. */
 export async function pairedRuns(ctx: ExperimentContext, data: Dataset, seeds?: number[]): Promise<PairedSeed[]> {
   const out: PairedSeed[] = [];
-  for (const seed of seeds ?? claimsPlan(ctx.profile).seeds) {
+  for (const [k, seed] of (seeds ?? claimsPlan(ctx.profile).seeds).entries()) {
     const c = pairedConfigs(ctx.profile, seed);
     const branch = { from: phaseRunName(seed), at: c.branchAt };
+    // In a notebook, the first seed's runs train under a live loss plot.
     const trainWallS: Record<Arm, number> = {
-      phase: await trainRun(ctx, phaseRunName(seed), c.phase, data),
-      cr: await trainRun(ctx, crRunName(seed), c.cr, data, branch),
-      control: await trainRun(ctx, controlRunName(seed), c.control, data, branch),
+      phase: await trainRun(ctx, phaseRunName(seed), c.phase, data, undefined, k === 0),
+      cr: await trainRun(ctx, crRunName(seed), c.cr, data, branch, k === 0),
+      control: await trainRun(ctx, controlRunName(seed), c.control, data, branch, k === 0),
     };
     const evaluated = await ctx.step(`eval-paired-seed${seed}`, async () => {
       const t0 = performance.now();

@@ -35,7 +35,7 @@ import { readTrainWall, type RunJob } from "./parallel_train.ts";
 import { table3Row } from "./paper_tables.ts";
 import { metricsComparisonTable, type ModelColumn, type Scores } from "./tables.ts";
 import { type Dataset, loadDataset, loadRunModel, scoreModel } from "./toolkit.ts";
-import { claim2PoolVerdict, claim2Verdict, type ClaimVerdict, formatInterval } from "./verdicts.ts";
+import { claim2PoolVerdict, claim2Verdict, type ClaimVerdict, formatInterval, type Verdict } from "./verdicts.ts";
 
 /** InfoGAN-CR pool seeds per profile: the CR arms of the paired Table 1 runs (lib/config/claims.ts). */
 export const GAN_POOL_SEEDS: Record<Profile, number[]> = {
@@ -405,10 +405,15 @@ export function subpoolTable(
   q: SelectionQuality,
   seeds: number[],
 ): ReportTable {
+  // The paper prints two decimals; the table's three are for our numbers.
+  const ref = (c: "ModelCentrality" | "UDR Lasso" | "UDR Spearman") => {
+    const v = table3Row(sel.pool, c).values.factorVae;
+    return v === undefined ? null : formatCell(v, 2);
+  };
   const paper: Record<string, Cell> = {
-    modelCentrality: table3Row(sel.pool, "ModelCentrality").values.factorVae ?? null,
-    udrLasso: table3Row(sel.pool, "UDR Lasso").values.factorVae ?? null,
-    udrSpearman: table3Row(sel.pool, "UDR Spearman").values.factorVae ?? null,
+    modelCentrality: ref("ModelCentrality"),
+    udrLasso: ref("UDR Lasso"),
+    udrSpearman: ref("UDR Spearman"),
   };
   const rows = SELECTORS.map((sel) => {
     const sm = q.summaries.find((x) => x.selector === sel)!;
@@ -450,31 +455,47 @@ export function subpoolTable(
   };
 }
 
-async function run(ctx: ExperimentContext): Promise<ReportSection> {
-  const data = await loadDataset("dsprites");
+export interface SelectionAnalysis {
+  gan: PoolSelection;
+  vae: PoolSelection;
+  baselines: Record<PoolName, UntrainedBaseline>;
+  quality: Record<PoolName, SelectionQuality>;
+  verdicts: ClaimVerdict[];
+  overall: Verdict;
+  /** Per pool: the sub-pool table, the member table, the whole-pool Table 3. */
+  tables: ReportTable[];
+  numbers: Record<string, unknown>;
+}
+
+/**
+ * Claim 2 end to end: both pools (trained and scored resumably), the criteria on the full pools, the untrained
+ * baselines and evaluation noise, the sub-pool analysis, the verdicts and the tables. Shared by reproduce and notebook
+ * 04.
+ */
+export async function selectionAnalysis(ctx: ExperimentContext, data: Dataset): Promise<SelectionAnalysis> {
   const plan = claimsPlan(ctx.profile);
   const gan = await selectFromPool(ctx, "InfoGAN-CR", await ganPool(ctx, data), data);
   const vae = await selectFromPool(ctx, "FactorVAE", await vaePool(ctx, data), data);
   const ganNoise = await evaluationNoise(ctx, gan.members[0].name, data, plan.evalNoiseSeeds);
   const vaeNoise = await evaluationNoise(ctx, vae.members[0].name, data, plan.evalNoiseSeeds, ["factor-vae", "mig"]);
-  const baselines = {
+  const baselines: Record<PoolName, UntrainedBaseline> = {
     "InfoGAN-CR": baselineThreshold(await untrainedGan(ctx, data), ganNoise.sd.factorVae ?? NaN, plan.clearMargin),
     FactorVAE: baselineThreshold(await untrainedVae(ctx, data), vaeNoise.sd.factorVae ?? NaN, plan.clearMargin),
   };
   const tables: ReportTable[] = [];
-  const figures: ReportFigure[] = [];
   const numbers: Record<string, unknown> = {};
   const verdicts: ClaimVerdict[] = [];
+  const quality = {} as Record<PoolName, SelectionQuality>;
   for (const sel of [gan, vae]) {
     const seeds = sel.pool === "InfoGAN-CR" ? GAN_POOL_SEEDS[ctx.profile] : VAE_POOL_SEEDS[ctx.profile];
     const wall = sel.wallS + sel.members.reduce((s, m) => s + m.wallS, 0);
     const models = table3Models(sel);
     const baseline = baselines[sel.pool];
-    const quality = poolQuality(sel, ctx.profile);
+    const q = quality[sel.pool] = poolQuality(sel, ctx.profile);
     const notAbove = sel.members.filter((m) => !((m.scores.factorVae ?? -Infinity) >= baseline.threshold));
-    const verdict = claim2PoolVerdict({ pool: sel.pool, quality, notAbove: notAbove.map((m) => m.setting) });
+    const verdict = claim2PoolVerdict({ pool: sel.pool, quality: q, notAbove: notAbove.map((m) => m.setting) });
     verdicts.push(verdict);
-    tables.push(subpoolTable(ctx, sel, quality, seeds));
+    tables.push(subpoolTable(ctx, sel, q, seeds));
     tables.push(poolTable(ctx, sel, seeds, baseline));
     tables.push(metricsComparisonTable({
       id: `table3-${sel.pool}`,
@@ -498,12 +519,28 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
       picks: Object.fromEntries(models.slice(0, 3).map((m) => [m.label, m.ours[0]])),
       untrainedBaseline: baseline,
       membersNotClearlyAboveUntrained: notAbove.map((m) => m.setting),
-      subpools: quality,
+      subpools: q,
       evaluationNoise: sel.pool === "InfoGAN-CR" ? ganNoise : vaeNoise,
       verdict: verdict.verdict,
       verdictSentence: verdict.sentence,
     };
   }
+  const overall = claim2Verdict(verdicts);
+  numbers.verdict = overall;
+  return { gan, vae, baselines, quality, verdicts, overall, tables, numbers };
+}
+
+/** "**Claim 2 …: verdict.** pool sentences" */
+export function claim2Paragraph(a: Pick<SelectionAnalysis, "overall" | "verdicts">): string {
+  return `**Claim 2 (ModelCentrality picks better models than UDR): ${a.overall}.** ` +
+    a.verdicts.map((v) => v.sentence).join(" ");
+}
+
+async function run(ctx: ExperimentContext): Promise<ReportSection> {
+  const data = await loadDataset("dsprites");
+  const analysis = await selectionAnalysis(ctx, data);
+  const { gan, vae, baselines, tables, numbers } = analysis;
+  const figures: ReportFigure[] = [];
   figures.push(
     ...await ctx.figures("figures", async () => {
       const labels = gan.members.map((m) => m.setting);
@@ -544,8 +581,6 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
       ];
     }),
   );
-  const overall = claim2Verdict(verdicts);
-  numbers.verdict = overall;
   const g = tables[2].rows[0], v = tables[5].rows[0];
   return {
     id: "selection",
@@ -553,8 +588,7 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
     claim: SELECTION.claim,
     status: "ok",
     paragraphs: [
-      `**Claim 2 (ModelCentrality picks better models than UDR): ${overall}.** ${verdicts[0].sentence} ` +
-      verdicts[1].sentence,
+      claim2Paragraph(analysis),
       `Pools: ${gan.members.length} InfoGAN-CR models (the CR arms of the dSprites section: seeds ` +
       `${GAN_POOL_SEEDS[ctx.profile].join(", ")}) and ${vae.members.length} FactorVAE models (TC weight in ` +
       `{${VAE_POOL_GAMMAS.join(", ")}} × seeds ${VAE_POOL_SEEDS[ctx.profile].join(", ")}, ` +

@@ -88,7 +88,7 @@ export function claim2PoolVerdict(e: PoolEvidence): ClaimVerdict {
     return {
       verdict: "not decidable at this scale",
       sentence: `${head}: not decidable at this scale, because ${e.notAbove.length} of its ${q.poolSize} models ` +
-        `(${e.notAbove.join(", ")}) do not score clearly above the untrained model, so a pick among them says ` +
+        `(${e.notAbove.join("; ")}) do not score clearly above the untrained model, so a pick among them says ` +
         `nothing about disentanglement. ModelCentrality's mean advantage in picked FactorVAE: ${adv}.`,
     };
   }
