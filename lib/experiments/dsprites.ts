@@ -338,7 +338,9 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
       `(weights, optimiser state, RNG streams, data order) the CR arm (alpha ${c.cr.alpha.increase}, H ` +
       `re-initialised, gap ${c.cr.gap.start}) and the control arm (alpha 0) train to iteration ${c.cr.iterations} on ` +
       `the same batches and latents. The paper trains 322,560 iterations; these runs train ` +
-      `${c.cr.iterations.toLocaleString("en-US")} (${((100 * c.cr.iterations) / 322_560).toPrecision(2)}% of that), so ` +
+      `${c.cr.iterations.toLocaleString("en-US")} (${
+        ((100 * c.cr.iterations) / 322_560).toPrecision(2)
+      }% of that), so ` +
       "the comparison is of short runs, and the paper's values are a reference column only.",
       `Evaluation noise: ${ARM_LABEL.cr} of seed ${first.seed} scored with ${noise.seeds.length} evaluation seeds ` +
       `varies by a standard deviation of ${fvNoise?.toFixed(3) ?? "n/a"} in FactorVAE and ` +
