@@ -15,13 +15,12 @@ import { saveChart, saveImage } from "../report/write.ts";
 import type { VegaLiteSpec } from "../viz/charts.ts";
 import { formatProgress, showChart, showImage } from "../viz/display.ts";
 import { pretrainedRunDir } from "./pretrained.ts";
+import type { ExperimentId } from "./ids.ts";
 
 export const Profile = z.enum(["smoke", "cpu", "paper"]);
 export type Profile = z.infer<typeof Profile>;
 
-export const EXPERIMENT_IDS = ["dsprites", "teapots", "celeba", "selection"] as const;
-export const ExperimentId = z.enum(EXPERIMENT_IDS);
-export type ExperimentId = z.infer<typeof ExperimentId>;
+export { EXPERIMENT_IDS, ExperimentId } from "./ids.ts";
 
 /** The profile a notebook runs in: IGCR_PROFILE (CI sets "smoke"), else the given default. */
 export function profileFromEnv(fallback: Profile = "smoke"): Profile {
