@@ -79,6 +79,7 @@ Deno.test("command: parses every flag type, applies defaults, --flag=value, last
 Deno.test("command: every usage error is one line naming the flag, what was given and what is accepted", () => {
   fails(["--dataset", "dsprites", "--datset", "x"], /^unknown flag --datset \(did you mean --dataset\?\)$/);
   fails(["--dataset", "dsprites", "--zzz"], /^unknown flag --zzz$/);
+  fails(["--dataset", "dsprites", "--constructor", "x"], /^unknown flag --constructor$/);
   fails(["-n", "3"], /^unknown flag -n \(did you mean --n\?\)$/);
   fails(
     ["--dataset", "dsprite"],

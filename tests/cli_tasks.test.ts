@@ -65,7 +65,7 @@ function wrongValue(command: Command<FlagDefs>): [string, string] | undefined {
 function badArgs(t: Task): [string[], string][] {
   const cases: [string[], string][] = [];
   // A wrapper passes unknown flags on (tests/run.ts hands them to deno test).
-  if (!t.command.usage.includes("DENO_TEST_ARGS")) cases.push([["--no-such-flag"], "--no-such-flag"]);
+  if (!t.command.passthrough) cases.push([["--no-such-flag"], "--no-such-flag"]);
   const wrong = wrongValue(t.command);
   if (wrong) cases.push([[`--${wrong[0]}`, wrong[1]], `--${wrong[0]}`]);
   const first = Object.keys(t.command.flags)[0];
@@ -74,18 +74,13 @@ function badArgs(t: Task): [string[], string][] {
 }
 
 Deno.test("cli tasks: every task of deno.json but check declares its command", () => {
-  assert.deepEqual(TASKS.map((t) => t.name).sort(), [
-    "bench",
-    "evaluate",
-    "export",
-    "grid",
-    "notebooks",
-    "pool",
-    "reproduce",
-    "select",
-    "test",
-    "train",
-  ]);
+  // tasks() asserts the declaration of each task deno.json lists; these are the ones that must be there.
+  const names = TASKS.map((t) => t.name);
+  for (
+    const name of ["bench", "evaluate", "export", "grid", "notebooks", "pool", "reproduce", "select", "test", "train"]
+  ) {
+    assert.ok(names.includes(name), `deno task ${name} is on the command-line layer`);
+  }
 });
 
 Deno.test("cli tasks: README's task table has each task's usage line and summary, as --help prints them", async () => {

@@ -100,6 +100,8 @@ export interface Command<F extends FlagDefs> {
   readonly name: string;
   readonly summary: string;
   readonly flags: F;
+  /** Set when unknown arguments pass through to a wrapped tool instead of being errors. */
+  readonly passthrough?: { placeholder: string; doc: string };
   /** The usage line without the `usage: ` prefix, e.g. `deno task grid --dataset dsprites|teapots --out FILE [options]`. */
   readonly usage: string;
   /** The whole `--help` text. */
@@ -134,6 +136,7 @@ export function defineCommand<const F extends FlagDefs>(spec: CommandSpec<F>): C
     name: spec.name,
     summary: spec.summary,
     flags: spec.flags,
+    passthrough: spec.passthrough,
     usage,
     help: () => helpText(spec, usage),
     wantsHelp: (argv) => argv.some((a) => a === "--help" || a === "-h"),
@@ -191,7 +194,7 @@ function parseArgv<F extends FlagDefs>(
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
-    const def = m ? spec.flags[m[1]] : undefined;
+    const def = m && Object.hasOwn(spec.flags, m[1]) ? spec.flags[m[1]] : undefined;
     if (!m || !def) {
       if (spec.passthrough) {
         rest.push(arg);
