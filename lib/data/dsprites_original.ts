@@ -59,7 +59,9 @@ export class DSpritesArchive implements GroundTruthData {
       }
       const idx = classesToIndex(classes);
       if (this.rowOf[idx] >= 0) {
-        throw new Error(`${p}: rows ${this.rowOf[idx]} and ${r} have the same factor classes ${JSON.stringify(classes)}`);
+        throw new Error(
+          `${p}: rows ${this.rowOf[idx]} and ${r} have the same factor classes ${JSON.stringify(classes)}`,
+        );
       }
       this.rowOf[idx] = r;
     }
@@ -99,7 +101,9 @@ export class DSpritesArchive implements GroundTruthData {
       const c = Array.from(cls.subarray(i * 5, i * 5 + 5));
       rows[i] = this.rowOf[classesToIndex(c)];
       if (rows[i] < 0) {
-        throw new Error(`${this.archive.path} has no image for factor classes ${JSON.stringify(c)} (shape, scale, ...)`);
+        throw new Error(
+          `${this.archive.path} has no image for factor classes ${JSON.stringify(c)} (shape, scale, ...)`,
+        );
       }
     }
     return rows;

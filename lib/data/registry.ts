@@ -88,5 +88,9 @@ export async function datasetForConfig(
 ): Promise<TrainingData> {
   const rec = config.data;
   if (!rec) return await datasetByName(config.dataset, opts);
-  return await datasetByName(config.dataset, { ...opts, npz: dspritesNpzPath(opts.npz) ?? rec.path, sha256: rec.sha256 });
+  return await datasetByName(config.dataset, {
+    ...opts,
+    npz: dspritesNpzPath(opts.npz) ?? rec.path,
+    sha256: rec.sha256,
+  });
 }

@@ -30,7 +30,9 @@ export function describeDataSource(info: DataSourceInfo): string {
     return `the original dSprites archive ${info.path} (${info.images.toLocaleString("en-US")} images, sha256 ` +
       `${info.sha256.slice(0, 12)}…)`;
   }
-  if (info.dataset === "dsprites") return "dSprites drawn by this toolkit's procedural renderer (not the original file)";
+  if (info.dataset === "dsprites") {
+    return "dSprites drawn by this toolkit's procedural renderer (not the original file)";
+  }
   if (info.dataset === "teapots") return "3DTeapots rendered by this toolkit (not the authors' OpenDR renders)";
   return `${info.dataset}, as this toolkit makes it`;
 }
@@ -47,7 +49,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  */
 export function withDataSource<C extends { data?: DataSourceRecord }>(
   config: C,
-  data: { source?: DataSourceRecord },
+  data: { name: string; source?: DataSourceRecord },
 ): C {
   const { data: _old, ...rest } = config;
   return (data.source ? { ...rest, data: data.source } : rest) as C;

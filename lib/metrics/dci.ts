@@ -197,7 +197,9 @@ export function dciGradientBoosting(
   checkCodesAndFactors(test, "DCI test rows");
   const { n, codeDim: D, numFactors: K } = m;
   if (test.codeDim !== D || test.numFactors !== K) {
-    throw new Error(`DCI: test rows have ${test.codeDim} codes x ${test.numFactors} factors, training rows ${D} x ${K}`);
+    throw new Error(
+      `DCI: test rows have ${test.codeDim} codes x ${test.numFactors} factors, training rows ${D} x ${K}`,
+    );
   }
   const R = Array.from({ length: D }, () => new Array<number>(K).fill(0));
   const accTrain: number[] = [], accTest: number[] = [];

@@ -22,7 +22,7 @@ import { dci, dciGradientBoosting } from "./dci.ts";
 import { explicitness } from "./explicitness.ts";
 import { codeScale, factorVaeDlFromVotes, factorVaeFromVotes, type FactorVaeVotes } from "./factor_vae.ts";
 import { type CodesAndFactors, sliceRows } from "./matrices.ts";
-import { discretizedMiMatrix, type MiMatrix, migFromMi } from "./mig.ts";
+import { discretizedMiMatrix, migFromMi, type MiMatrix } from "./mig.ts";
 import { modularityFromMi } from "./modularity.ts";
 import {
   ALL_METRICS,
@@ -34,8 +34,8 @@ import {
 } from "./protocols.ts";
 import {
   encodeFactorRows,
-  type EncodeStats,
   encodeGroups,
+  type EncodeStats,
   evaluatedFactors,
   newEncodeStats,
   sampleGroupFactors,
@@ -286,7 +286,10 @@ function computeFactorVae(P: ProtocolParams, s: Samples): Scored {
   const scale = s.scale!;
   if (!s.evalVotes) {
     const r = factorVaeFromVotes({ ...s.groupVotes!, scale });
-    return { scores: { factorVae: r.score }, details: { factorVae: { voteTable: r.voteTable, scale: Array.from(scale) } } };
+    return {
+      scores: { factorVae: r.score },
+      details: { factorVae: { voteTable: r.voteTable, scale: Array.from(scale) } },
+    };
   }
   const r = factorVaeDlFromVotes(
     { ...s.groupVotes!, scale },
@@ -320,7 +323,10 @@ function computeBetaVae(P: ProtocolParams, s: Samples, D: number, K: number): Sc
 
 function computeMig(mi: MiMatrix): Scored {
   const r = migFromMi(mi);
-  return { scores: { mig: r.score }, details: { mig: { perFactor: r.perFactor, mi: r.mi, factorEntropy: r.factorEntropy } } };
+  return {
+    scores: { mig: r.score },
+    details: { mig: { perFactor: r.perFactor, mi: r.mi, factorEntropy: r.factorEntropy } },
+  };
 }
 
 function computeModularity(mi: MiMatrix): Scored {

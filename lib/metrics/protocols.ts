@@ -186,7 +186,8 @@ export const DLIB_MIRRORS: Readonly<Record<MetricName, string>> = {
   "beta-vae": "beta_vae.compute_beta_vae_sklearn: 10,000 / 5,000 points of 64 pairs, LogisticRegression() " +
     "(scikit-learn <= 0.21: liblinear one-vs-rest)",
   mig: "mig._compute_mig on utils._histogram_discretize (20 bins, numpy's edges) and utils.discrete_mutual_info",
-  sap: "sap_score._compute_sap with continuous_factors=False: LinearSVC(C=0.01, class_weight='balanced'), test accuracy",
+  sap:
+    "sap_score._compute_sap with continuous_factors=False: LinearSVC(C=0.01, class_weight='balanced'), test accuracy",
   dci: "dci._compute_dci with compute_importance_gbt: GradientBoostingClassifier() per factor, informativeness = " +
     "test accuracy, disentanglement and completeness as dci.disentanglement / dci.completeness",
   modularity: "modularity_explicitness.modularity on utils.discrete_mutual_info of the 20-bin training codes",
