@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
 import type { Provenance, ReportFigure } from "../report/types.ts";
+import { type DataSourceInfo, describeDataSource } from "../data/source.ts";
 import { saveChart, saveImage } from "../report/write.ts";
 import type { VegaLiteSpec } from "../viz/charts.ts";
 import { formatProgress, showChart, showImage } from "../viz/display.ts";
@@ -164,8 +165,16 @@ export class ExperimentContext {
     return join(this.outDir, "work", "runs", name);
   }
 
-  provenance(seeds: number[], wallTimeS: number, note?: string): Provenance {
-    return { profile: this.profile, backend: this.backend, seeds, wallTimeS, ...(note ? { note } : {}) };
+  /** Where a table's numbers came from; `data` names the images they were computed on (lib/data/source.ts). */
+  provenance(seeds: number[], wallTimeS: number, note?: string, data?: DataSourceInfo): Provenance {
+    return {
+      profile: this.profile,
+      backend: this.backend,
+      seeds,
+      wallTimeS,
+      ...(note ? { note } : {}),
+      ...(data ? { data: describeDataSource(data) } : {}),
+    };
   }
 
   /**
