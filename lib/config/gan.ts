@@ -23,6 +23,7 @@
  */
 import { z } from "zod";
 import type { GanDataset } from "../models/infogan_cr.ts";
+import { DataSourceRecord } from "../data/source.ts";
 
 export const Profile = z.enum(["smoke", "cpu", "paper"]);
 export type Profile = z.infer<typeof Profile>;
@@ -80,6 +81,8 @@ export const GanConfig = z.object({
    * for a learning curve. Absent: none.
    */
   snapshotAt: z.array(nonNegInt).optional(),
+  /** The data file the run trains on (the original dSprites archive); absent = the toolkit's own images. */
+  data: DataSourceRecord.optional(),
 }).strict();
 export type GanConfig = z.infer<typeof GanConfig>;
 

@@ -16,6 +16,7 @@ import { INTERVAL_METHOD, type PairedComparison, pairedComparison } from "../sta
 import { barTable, intervalChart } from "../viz/charts.ts";
 import type { Cell, ReportFigure, ReportSection, ReportTable } from "../report/types.ts";
 import { formatCell, stat } from "../report/format.ts";
+import { type DataSourceInfo, dataSourceOf } from "../data/source.ts";
 import type { ExperimentContext, Profile } from "./context.ts";
 import type { Experiment } from "./experiment.ts";
 import { type EvalNoise, evaluationNoise } from "./eval_noise.ts";
@@ -96,6 +97,7 @@ export function pairedTable1(
   stats: PairedStatistics,
   noise: EvalNoise | null,
   wallS: number,
+  source?: DataSourceInfo,
 ): ReportTable {
   const c = pairedConfigs(ctx.profile, runs[0].seed);
   const rows = METRIC_COLUMNS.map((m) => {
@@ -146,13 +148,19 @@ export function pairedTable1(
       wallS,
       `${c.cr.iterations} iterations per arm at batch ${c.cr.batchSize}, branch (CR on in one arm) at ` +
         `${c.branchAt}; infogan-cr metric protocol at ${ctx.profile} sample sizes, evaluation seed ${EVAL_SEED}`,
+      source,
     ),
     digits: 3,
   };
 }
 
 /** FactorVAE and MIG of every seed's three models, and the per-seed difference. */
-function perSeedTable(ctx: ExperimentContext, runs: PairedSeed[], wallS: number): ReportTable {
+function perSeedTable(
+  ctx: ExperimentContext,
+  runs: PairedSeed[],
+  wallS: number,
+  source?: DataSourceInfo,
+): ReportTable {
   const f = (v: number | undefined) => (typeof v === "number" ? v : null);
   return {
     id: "table1-per-seed",
@@ -181,13 +189,19 @@ function perSeedTable(ctx: ExperimentContext, runs: PairedSeed[], wallS: number)
       migCr: f(r.cr.mig),
       migDiff: typeof r.cr.mig === "number" && typeof r.control.mig === "number" ? r.cr.mig - r.control.mig : null,
     })),
-    provenance: ctx.provenance(runs.map((r) => r.seed), wallS),
+    provenance: ctx.provenance(runs.map((r) => r.seed), wallS, undefined, source),
     digits: 3,
   };
 }
 
 /** Mean FactorVAE and MIG over the curve seeds at each snapshot iteration, per arm. */
-function curveTable(ctx: ExperimentContext, points: CurvePoint[], seeds: number[], wallS: number): ReportTable {
+function curveTable(
+  ctx: ExperimentContext,
+  points: CurvePoint[],
+  seeds: number[],
+  wallS: number,
+  source?: DataSourceInfo,
+): ReportTable {
   const means = curveMeans(points);
   const its = [...new Set(means.map((m) => m.iteration))].sort((a, b) => a - b);
   const at = (it: number, arms: string[]) => means.find((m) => m.iteration === it && arms.includes(m.arm));
@@ -213,7 +227,7 @@ function curveTable(ctx: ExperimentContext, points: CurvePoint[], seeds: number[
         migControl: ctl?.mig ?? null,
       };
     }),
-    provenance: ctx.provenance(seeds, wallS, "FactorVAE and MIG only, infogan-cr protocol"),
+    provenance: ctx.provenance(seeds, wallS, "FactorVAE and MIG only, infogan-cr protocol", source),
     digits: 3,
   };
 }
@@ -242,10 +256,11 @@ export async function pairedAnalysis(ctx: ExperimentContext, data: Dataset): Pro
   const verdict = claim1Verdict(stats.crVsControl, noise.sd.factorVae);
   const trainS = runs.reduce((a, r) => a + r.trainWallS.phase + r.trainWallS.cr + r.trainWallS.control, 0);
   const wall = ctx.wallTimeS() || trainS + runs.reduce((a, r) => a + r.evalWallS, 0);
+  const source = dataSourceOf(data);
   const tables = [
-    pairedTable1(ctx, runs, stats, noise, wall),
-    perSeedTable(ctx, runs, wall),
-    curveTable(ctx, curve, plan.curveSeeds.filter((s) => seeds.includes(s)), wall),
+    pairedTable1(ctx, runs, stats, noise, wall, source),
+    perSeedTable(ctx, runs, wall, source),
+    curveTable(ctx, curve, plan.curveSeeds.filter((s) => seeds.includes(s)), wall, source),
   ];
   return { runs, noise, curve, stats, verdict, tables };
 }

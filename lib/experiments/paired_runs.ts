@@ -17,6 +17,7 @@ import { readJsonIfExists } from "../io/atomic.ts";
 import type { MetricName } from "../metrics/protocols.ts";
 import { loadTrainedModel } from "../models/load.ts";
 import { branchRun } from "../train/branch.ts";
+import { withDataSource } from "../data/source.ts";
 import type { ExperimentContext, Profile } from "./context.ts";
 import { trainWithLivePlot } from "./gan_runs.ts";
 import { readTrainWall, type RunJob } from "./parallel_train.ts";
@@ -146,11 +147,13 @@ export async function scoreRunFile(
 async function trainRun(
   ctx: ExperimentContext,
   name: string,
-  cfg: GanConfig,
+  requested: GanConfig,
   data: Dataset,
   branch?: { from: string; at: number },
   live = false,
 ): Promise<number> {
+  // A run on a data file (the original dSprites) records it in its config, as `reproduce --parallel` writes it.
+  const cfg = withDataSource(requested, data);
   return await ctx.step(`train-${name}`, async () => {
     const t0 = performance.now();
     const dir = ctx.runDir(name);

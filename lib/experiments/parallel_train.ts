@@ -11,6 +11,8 @@ import { join } from "node:path";
 import type { GanConfig } from "../config/gan.ts";
 import type { VaeConfig } from "../config/vae.ts";
 import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
+import { datasetByName } from "../data/registry.ts";
+import { withDataSource } from "../data/source.ts";
 import { runDenoLogged, tailLines } from "../io/subprocess.ts";
 import { memberStatus } from "../selection/pool.ts";
 import { branchRun } from "../train/branch.ts";
@@ -61,6 +63,15 @@ export interface ParallelTrainResult {
   trained: string[];
   skipped: string[];
   wallS: number;
+}
+
+/**
+ * The config with the data file its run will train on (dSprites' original archive when IGCR_DSPRITES_NPZ is set), as
+ * the experiments record it too, so the child's config.json matches the one the experiment later asks for.
+ */
+async function withTrainingData<C extends GanConfig | VaeConfig>(config: C): Promise<C> {
+  if (config.dataset !== "dsprites") return config;
+  return withDataSource(config, await datasetByName("dsprites"));
 }
 
 /** The unique jobs of a list (the selection pool shares runs with the dSprites experiment), by name. */
@@ -137,6 +148,7 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
         pending.delete(job.name);
         signal();
       };
+      const config = await withTrainingData(job.config);
       if (job.branch) {
         if (failedNames.has(job.branch.from)) {
           failed.push(`${job.name}: its parent run ${job.branch.from} failed`);
@@ -145,7 +157,7 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
           continue;
         }
         try {
-          await branchRun(join(opts.runsDir, job.branch.from), dir, job.config as GanConfig, job.branch.at);
+          await branchRun(join(opts.runsDir, job.branch.from), dir, config as GanConfig, job.branch.at);
           resume = true;
         } catch (e) {
           failed.push(`${job.name}: ${(e as Error).message}`);
@@ -156,7 +168,7 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
       }
       await Deno.mkdir(dir, { recursive: true });
       const configPath = join(dir, "requested-config.json");
-      await writeJsonAtomic(configPath, job.config);
+      await writeJsonAtomic(configPath, config);
       const logPath = `${dir}.log`;
       const args = ["run", "-A", trainScript, "--config", configPath, "--out", dir, ...(resume ? ["--resume"] : [])];
       if (job.dataOptions) args.push("--data-options", JSON.stringify(job.dataOptions));

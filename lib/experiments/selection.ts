@@ -22,6 +22,7 @@ import {
 } from "../selection/subpools.ts";
 import { udr, UDR_SAMPLES } from "../selection/udr.ts";
 import { createVaeTrainer, trainVae } from "../train/vae_trainer.ts";
+import { type DataSourceInfo, dataSourceOf, withDataSource } from "../data/source.ts";
 import { hasCheckpoint } from "../train/checkpoint.ts";
 import { snapshotPath } from "../train/trainer.ts";
 import { formatCell } from "../report/format.ts";
@@ -80,6 +81,8 @@ export interface PoolSelection {
   udrLasso: CriterionResult;
   udrSpearman: CriterionResult;
   wallS: number;
+  /** The images the pool was trained and scored on. */
+  dataSource?: DataSourceInfo;
 }
 
 /** The InfoGAN-CR pool: the CR arms of the paired runs (trained and scored once, shared with the dSprites section). */
@@ -123,7 +126,7 @@ export async function vaePool(ctx: ExperimentContext, data: Dataset): Promise<Po
       const trained = await ctx.step(`train-${name}`, async () => {
         const t0 = performance.now();
         const resume = await hasCheckpoint(`${runDir}/checkpoint`);
-        await trainVae(vaeConfig(ctx.profile, gamma, seed), runDir, { data, resume });
+        await trainVae(withDataSource(vaeConfig(ctx.profile, gamma, seed), data), runDir, { data, resume });
         const recorded = await readTrainWall(runDir);
         return { wallS: recorded?.seconds ?? (performance.now() - t0) / 1000 };
       });
@@ -212,6 +215,7 @@ export async function selectFromPool(
     udrLasso: back(result.udrLasso),
     udrSpearman: back(result.udrSpearman),
     wallS: result.wallS,
+    dataSource: dataSourceOf(data),
   };
 }
 
@@ -370,7 +374,12 @@ export function poolTable(
       { key: "udrSpearman", label: "UDR Spearman", source: "ours" },
     ],
     rows,
-    provenance: ctx.provenance(seeds, sel.wallS + sel.members.reduce((s, m) => s + m.wallS, 0)),
+    provenance: ctx.provenance(
+      seeds,
+      sel.wallS + sel.members.reduce((s, m) => s + m.wallS, 0),
+      undefined,
+      sel.dataSource,
+    ),
     digits: 3,
   };
 }
@@ -450,7 +459,7 @@ export function subpoolTable(
       { key: "paper", label: "FactorVAE of the pick", source: "paper" },
     ],
     rows,
-    provenance: ctx.provenance(seeds, sel.wallS, `k = ${q.k}`),
+    provenance: ctx.provenance(seeds, sel.wallS, `k = ${q.k}`, sel.dataSource),
     digits: 3,
   };
 }
@@ -509,6 +518,7 @@ export async function selectionAnalysis(ctx: ExperimentContext, data: Dataset): 
         seeds,
         wall,
         `ModelCentrality and UDR at ${ctx.profile} sizes (UDR on ${UDR_SAMPLES[ctx.profile]} images)`,
+        sel.dataSource,
       ),
     }));
     numbers[sel.pool] = {
