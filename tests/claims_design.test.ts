@@ -113,17 +113,32 @@ function quality(good: boolean) {
   return selectionQuality(m, sup, { k: 5, maxSubpools: 500, rng: new Rng(1) });
 }
 
-Deno.test("claim 2 verdict: untrained members make a pool undecidable; intervals decide the rest", () => {
-  const shown = claim2PoolVerdict({ pool: "InfoGAN-CR", quality: quality(true), notAbove: [] });
+Deno.test("claim 2 verdict: a pool that learnt nothing is undecidable; intervals decide the rest", () => {
+  const shown = claim2PoolVerdict({ pool: "InfoGAN-CR", quality: quality(true), notAbove: [], noiseSd: 0.01 });
   assert.equal(shown.verdict, "shown");
   assert.match(shown.sentence, /InfoGAN-CR pool \(8 models, 56 sub-pools of 5\): shown\./);
-  const worse = claim2PoolVerdict({ pool: "FactorVAE", quality: quality(false), notAbove: [] });
+  assert.match(shown.sentence, /Every member scores clearly above the untrained model/);
+  const worse = claim2PoolVerdict({ pool: "FactorVAE", quality: quality(false), notAbove: [], noiseSd: 0.01 });
   assert.equal(worse.verdict, "not shown");
-  const untrained = claim2PoolVerdict({ pool: "FactorVAE", quality: quality(true), notAbove: ["gamma 1, seed 1"] });
-  assert.equal(untrained.verdict, "not decidable at this scale");
-  assert.match(untrained.sentence, /1 of its 8 models \(gamma 1, seed 1\) do not score clearly above the untrained/);
+  // Some members failed: still a selection problem, and the sentence names them.
+  const some = claim2PoolVerdict({
+    pool: "FactorVAE",
+    quality: quality(true),
+    notAbove: ["gamma 1, seed 1"],
+    noiseSd: 0,
+  });
+  assert.equal(some.verdict, "shown");
+  assert.match(some.sentence, /1 of its 8 models \(gamma 1, seed 1\) do not score clearly above the untrained/);
+  const all = Array.from({ length: 8 }, (_, i) => `seed ${i + 1}`);
+  const none = claim2PoolVerdict({ pool: "FactorVAE", quality: quality(true), notAbove: all, noiseSd: 0 });
+  assert.equal(none.verdict, "not decidable at this scale");
+  assert.match(none.sentence, /none of its models scores clearly above the untrained model/);
+  // Members that differ by less than the scoring noise: nothing to choose between.
+  const flat = claim2PoolVerdict({ pool: "InfoGAN-CR", quality: quality(true), notAbove: [], noiseSd: 0.5 });
+  assert.equal(flat.verdict, "not decidable at this scale");
+  assert.match(flat.sentence, /no more than twice the evaluation noise/);
   assert.equal(claim2Verdict([shown, shown]), "shown");
-  assert.equal(claim2Verdict([shown, untrained]), "not decidable at this scale");
+  assert.equal(claim2Verdict([shown, none]), "not decidable at this scale");
   assert.equal(claim2Verdict([shown, worse]), "not shown");
 });
 

@@ -502,7 +502,12 @@ export async function selectionAnalysis(ctx: ExperimentContext, data: Dataset): 
     const baseline = baselines[sel.pool];
     const q = quality[sel.pool] = poolQuality(sel, ctx.profile);
     const notAbove = sel.members.filter((m) => !((m.scores.factorVae ?? -Infinity) >= baseline.threshold));
-    const verdict = claim2PoolVerdict({ pool: sel.pool, quality: q, notAbove: notAbove.map((m) => m.setting) });
+    const verdict = claim2PoolVerdict({
+      pool: sel.pool,
+      quality: q,
+      notAbove: notAbove.map((m) => m.setting),
+      noiseSd: baseline.noiseSd,
+    });
     verdicts.push(verdict);
     tables.push(subpoolTable(ctx, sel, q, seeds));
     tables.push(poolTable(ctx, sel, seeds, baseline));

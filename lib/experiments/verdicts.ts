@@ -9,12 +9,15 @@
  * The sentence adds for how many of the seven metrics the interval lies above and below 0.
  *
  * Claim 2 (ModelCentrality picks better models than UDR), per pool, on the sub-pool analysis:
- * - "not decidable at this scale" when a member does not score clearly above the untrained model (then no criterion
- *   has anything to find), or the pool's oracle gains nothing over a random pick;
+ * - "not decidable at this scale" when no member scores clearly above the untrained model (nothing was learnt, so
+ *   every pick is arbitrary), or when the sub-pools' best models beat a random pick by no more than twice the
+ *   evaluation noise (nothing to choose between);
  * - "shown" when ModelCentrality's mean advantage over UDR Lasso, UDR Spearman and a random pick each has a 95%
  *   interval above 0;
  * - "not shown" when any of those intervals lies below 0;
  * - "not decidable at this scale" otherwise.
+ * Members that did not learn are named in the sentence: a pool is meant to have none (its training length is chosen
+ * for that), but where some seeds fail, telling them apart is exactly what a selection criterion is for.
  * Over both pools: "shown" when shown for both, "not shown" when not shown for either, else not decidable.
  */
 import { intervalSide, type PairedComparison } from "../stats/bootstrap.ts";
@@ -75,6 +78,8 @@ export interface PoolEvidence {
   quality: SelectionQuality;
   /** Members whose FactorVAE is not clearly above the untrained model (labels), empty when all are. */
   notAbove: string[];
+  /** Standard deviation of the evaluation noise of the supervised FactorVAE score (NaN when unknown). */
+  noiseSd: number;
 }
 
 /** Claim 2 for one pool. */
@@ -84,19 +89,24 @@ export function claim2PoolVerdict(e: PoolEvidence): ClaimVerdict {
   const gap = mean("oracle") - mean("random");
   const adv = q.advantages.map((a) => `${SELECTOR_LABEL[a.versus]} ${formatInterval(a.interval)}`).join(", ");
   const head = `${e.pool} pool (${q.poolSize} models, ${q.subpools} sub-pools of ${q.k})`;
-  if (e.notAbove.length > 0) {
+  const failed = e.notAbove.length === 0
+    ? " Every member scores clearly above the untrained model."
+    : ` ${e.notAbove.length} of its ${q.poolSize} models (${e.notAbove.join("; ")}) do not score clearly above the ` +
+      "untrained model.";
+  if (e.notAbove.length === q.poolSize) {
     return {
       verdict: "not decidable at this scale",
-      sentence: `${head}: not decidable at this scale, because ${e.notAbove.length} of its ${q.poolSize} models ` +
-        `(${e.notAbove.join("; ")}) do not score clearly above the untrained model, so a pick among them says ` +
-        `nothing about disentanglement. ModelCentrality's mean advantage in picked FactorVAE: ${adv}.`,
+      sentence: `${head}: not decidable at this scale, because none of its models scores clearly above the ` +
+        `untrained model, so every pick is arbitrary. ModelCentrality's mean advantage in picked FactorVAE: ${adv}.`,
     };
   }
-  if (!(gap > 0)) {
+  const noise = Number.isFinite(e.noiseSd) ? 2 * e.noiseSd : 0;
+  if (!(gap > noise)) {
     return {
       verdict: "not decidable at this scale",
-      sentence: `${head}: not decidable at this scale: the sub-pools' best models score no higher than their ` +
-        "average, so there is nothing to pick.",
+      sentence: `${head}: not decidable at this scale: the sub-pools' best models beat a random pick by ` +
+        `${gap.toFixed(3)} in FactorVAE on average, no more than twice the evaluation noise, so there is nothing to ` +
+        `choose between.${failed}`,
     };
   }
   const sides = q.advantages.map((a) => intervalSide(a.interval));
@@ -110,7 +120,7 @@ export function claim2PoolVerdict(e: PoolEvidence): ClaimVerdict {
     sentence: `${head}: ${verdict}. ModelCentrality's mean advantage in the supervised FactorVAE score of its pick ` +
       `(mean over sub-pools, 95% ${q.advantages[0].interval.method} interval) against ${adv}; its mean regret ` +
       `${regret(q, "modelCentrality")} against UDR Lasso ${regret(q, "udrLasso")} and UDR Spearman ` +
-      `${regret(q, "udrSpearman")} (oracle − pick).`,
+      `${regret(q, "udrSpearman")} (oracle − pick).${failed}`,
   };
 }
 
