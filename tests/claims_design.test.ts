@@ -128,7 +128,7 @@ Deno.test("claim 2 verdict: a pool that learnt nothing is undecidable; intervals
     noiseSd: 0,
   });
   assert.equal(some.verdict, "shown");
-  assert.match(some.sentence, /1 of its 8 models \(gamma 1, seed 1\) do not score clearly above the untrained/);
+  assert.match(some.sentence, /1 of its 8 models \(gamma 1, seed 1\) does not score clearly above the untrained/);
   const all = Array.from({ length: 8 }, (_, i) => `seed ${i + 1}`);
   const none = claim2PoolVerdict({ pool: "FactorVAE", quality: quality(true), notAbove: all, noiseSd: 0 });
   assert.equal(none.verdict, "not decidable at this scale");

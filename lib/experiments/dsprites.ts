@@ -387,7 +387,7 @@ export const DSPRITES: Experiment = {
   claim: "Adding the contrastive regularizer to a (modified) InfoGAN improves disentanglement on dSprites under all " +
     "seven metrics, reaching a FactorVAE score of 0.88 against 0.82 without it and above the VAE-based methods.",
   // Scoring only: training runs first in `reproduce --parallel` (its own estimate); see docs/training.md#profiles.
-  estimateS: { smoke: 90, cpu: 1_500, paper: 10 * 86_400 },
+  estimateS: { smoke: 90, cpu: 600, paper: 10 * 86_400 },
   run,
   trainingJobs: (profile) => pairedJobs(profile),
 };

@@ -633,7 +633,7 @@ export const SELECTION: Experiment = {
     "Spearman) from the same pool, for both InfoGAN-CR and FactorVAE pools, and its InfoGAN-CR pick beats the " +
     "supervised hyperparameter tuning of Table 1.",
   // Scoring and selection only: training runs first in `reproduce --parallel`; see docs/training.md#profiles.
-  estimateS: { smoke: 90, cpu: 1_500, paper: 50 * 86_400 },
+  estimateS: { smoke: 90, cpu: 600, paper: 50 * 86_400 },
   run,
   trainingJobs: selectionJobs,
 };

@@ -91,8 +91,8 @@ export function claim2PoolVerdict(e: PoolEvidence): ClaimVerdict {
   const head = `${e.pool} pool (${q.poolSize} models, ${q.subpools} sub-pools of ${q.k})`;
   const failed = e.notAbove.length === 0
     ? " Every member scores clearly above the untrained model."
-    : ` ${e.notAbove.length} of its ${q.poolSize} models (${e.notAbove.join("; ")}) do not score clearly above the ` +
-      "untrained model.";
+    : ` ${e.notAbove.length} of its ${q.poolSize} models (${e.notAbove.join("; ")}) ` +
+      `${e.notAbove.length === 1 ? "does" : "do"} not score clearly above the untrained model.`;
   if (e.notAbove.length === q.poolSize) {
     return {
       verdict: "not decidable at this scale",
