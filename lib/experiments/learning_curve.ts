@@ -123,8 +123,9 @@ export async function learningCurveFigure(
     }),
     "Learning curve: how far this profile's runs get",
     `Supervised FactorVAE and MIG of snapshots of seeds ${seeds.join(", ")} (infogan-cr protocol, ${ctx.profile} ` +
-      `sizes) against training iterations on a log axis. Solid: the InfoGAN phase and then the CR arm; dashed: the ` +
-      `control arm from the branch point at iteration ${branchAt}. The dotted line is the untrained model ` +
+      `sizes) against training iterations on a log axis, one colour per seed. Solid lines and circles: the InfoGAN ` +
+      `phase and then the CR arm; dashed lines and squares: the control arm from the branch point at iteration ` +
+      `${branchAt}. The dotted line is the untrained model ` +
       `(iteration 0); the diamonds at ${PAPER_ITERATIONS.toLocaleString("en-US")} iterations are the paper's Table 1 ` +
       "values (reference, 50 runs at paper length).",
   );

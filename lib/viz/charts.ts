@@ -361,7 +361,8 @@ export interface LearningCurveOptions {
 
 /**
  * Metrics against training iterations on a log axis, one panel per metric side by side (each with its own y scale),
- * one colour per seed and one line style per arm; references, baselines and markers in every panel. Iterations must be
+ * one colour per seed and one line style and point shape per arm (in `arms` order: solid circles, then dashed squares;
+ * the caption should say so); references, baselines and markers in every panel. Iterations must be
  * positive (a log axis has no 0: draw the untrained model as a baseline).
  */
 export function learningCurveChart(rows: CurveRow[], opts: LearningCurveOptions = {}): VegaLiteSpec {
@@ -379,19 +380,30 @@ export function learningCurveChart(rows: CurveRow[], opts: LearningCurveOptions 
   for (const [i, r] of (opts.references ?? []).entries()) {
     values.push({ kind: "ref", ...r, value: assertFinite(r.value, `learningCurveChart: reference ${i} value`) });
   }
+  const its = values.map((v) => v.iteration as number);
+  const first = Math.min(...its), last = Math.max(...its);
   for (const [i, b] of (opts.baselines ?? []).entries()) {
-    values.push({ kind: "base", ...b, value: assertFinite(b.value, `learningCurveChart: baseline ${i} value`) });
+    // The label sits at the left end of the line.
+    values.push({
+      kind: "base",
+      ...b,
+      iteration: first,
+      value: assertFinite(b.value, `learningCurveChart: baseline ${i} value`),
+    });
   }
   const metrics = [...new Set(values.map((v) => v.metric as string))];
   for (const m of opts.markers ?? []) {
     for (const metric of metrics) values.push({ kind: "mark", metric, iteration: m.x, label: m.label });
   }
+  // Grid lines and labels at the powers of ten only (a log axis draws every minor tick otherwise).
+  const decades: number[] = [];
+  for (let p = 10 ** Math.floor(Math.log10(first)); p <= last * 10; p *= 10) decades.push(p);
   const x = {
     field: "iteration",
     type: "quantitative",
-    scale: { type: "log" },
+    scale: { type: "log", domain: [decades[0], Math.max(last, decades[0] * 10)] },
     title: "training iteration (log scale)",
-    axis: { format: "~s" },
+    axis: { format: "~s", values: decades },
   };
   const y = { field: "value", type: "quantitative", title: null, scale: { zero: false } };
   const only = (kind: string) => [{ filter: `datum.kind === '${kind}'` }];
@@ -410,13 +422,24 @@ export function learningCurveChart(rows: CurveRow[], opts: LearningCurveOptions 
       layer: [
         {
           transform: only("run"),
-          mark: { type: "line", point: { size: 25 }, strokeWidth: 1.5 },
+          mark: { type: "line", strokeWidth: 1.5 },
           encoding: {
             x,
             y,
             color: { field: "seed", type: "nominal", title: null },
-            strokeDash: { field: "arm", type: "nominal", title: null, sort: arms },
+            strokeDash: { field: "arm", type: "nominal", sort: arms, legend: null },
             detail: { field: "line", type: "nominal" },
+          },
+        },
+        {
+          // The arm is told by the line style and the point shape (the figure's caption says which is which).
+          transform: only("run"),
+          mark: { type: "point", filled: true, size: 30 },
+          encoding: {
+            x,
+            y,
+            color: { field: "seed", type: "nominal", title: null },
+            shape: { field: "arm", type: "nominal", sort: arms, legend: null },
           },
         },
         {
@@ -425,9 +448,19 @@ export function learningCurveChart(rows: CurveRow[], opts: LearningCurveOptions 
           encoding: { y: { field: "value", type: "quantitative" } },
         },
         {
+          transform: only("base"),
+          mark: { type: "text", align: "left", baseline: "bottom", dx: 2, dy: -2, fontSize: 9, color: "#666" },
+          encoding: { x, y: { field: "value", type: "quantitative" }, text: { field: "label" } },
+        },
+        {
           transform: only("mark"),
           mark: { type: "rule", strokeDash: [4, 3], color: "#555" },
           encoding: { x: { field: "iteration", type: "quantitative" } },
+        },
+        {
+          transform: only("mark"),
+          mark: { type: "text", align: "left", baseline: "top", dx: 3, dy: 2, fontSize: 9, color: "#555" },
+          encoding: { x, y: { value: 0 }, text: { field: "label" } },
         },
         {
           transform: only("ref"),
