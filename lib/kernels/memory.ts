@@ -170,6 +170,31 @@ export function splitV(args: {
 }
 
 /**
+ * Tile that repeats the whole input along leading axes (reps > 1 only before the input's first non-1 axis): the
+ * broadcast of a per-channel gradient over a batch (Sum/Mean gradients, elementwise.ts). The output is the input's
+ * data repeated, written by doubling memory copies; the stock kernel computes every output index.
+ */
+export function tile(args: {
+  inputs: { x: tf.TensorInfo };
+  backend: WasmBackend;
+  attrs: { reps: number[] };
+}): tf.TensorInfo {
+  const { inputs: { x }, backend, attrs: { reps } } = args;
+  const first = x.shape.findIndex((d) => d !== 1);
+  const inner = first < 0 ? x.shape.length : first;
+  const leadingOnly = reps.length === x.shape.length && reps.every((r, i) => i < inner || r === 1);
+  const n = size(x.shape);
+  if (x.dtype !== "float32" || !leadingOnly || n === 0) return call("Tile", backend, { x }, { reps });
+  const out = backend.makeOutput(x.shape.map((d, i) => d * reps[i]), "float32");
+  const dst = backend.typedArrayFromHeap(out);
+  dst.set(backend.typedArrayFromHeap(x));
+  for (let filled = n; filled < dst.length; filled *= 2) {
+    dst.copyWithin(filled, 0, Math.min(filled, dst.length - filled));
+  }
+  return out;
+}
+
+/**
  * Identity, and Cast to the same dtype, share the input's buffer (reference-counted, as the cpu backend does) instead
  * of copying it: tf.moments, tf.clone and the gradient machinery issue thousands of them per training iteration.
  */

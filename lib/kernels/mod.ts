@@ -3,9 +3,9 @@
  *
  *  - conv_grads.ts: the convolution gradients (filter and input; the latter is also every transposed convolution)
  *    built from XNNPACK's convolution;
- *  - elementwise.ts: LeakyRelu and its gradient, Sum/Mean over leading axes;
+ *  - elementwise.ts: LeakyRelu and its gradient, Sum/Mean over leading axes and their gradients;
  *  - matmul.ts: BatchMatMul with transposed operands;
- *  - memory.ts: Transpose, Slice, Concat, SplitV, Identity, Cast;
+ *  - memory.ts: Transpose, Slice, Concat, SplitV, Tile, Identity, Cast;
  *  - native/: the `native` engine's kernels, which run the convolutions in onnxruntime's native library
  *    (enabled by lib/backend.ts on top of the others, see native/mod.ts).
  *
@@ -13,15 +13,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { conv2dBackpropFilter, conv2dBackpropInput } from "./conv_grads.ts";
-import { leadingReduce, leakyRelu, registerLeakyReluGradient } from "./elementwise.ts";
+import { leadingReduce, leakyRelu, registerLeakyReluGradient, registerReductionGradients } from "./elementwise.ts";
 import { batchMatMul } from "./matmul.ts";
-import { cast, concat, identity, slice, splitV, transpose } from "./memory.ts";
+import { cast, concat, identity, slice, splitV, tile, transpose } from "./memory.ts";
 import { replaceKernel } from "./wasm.ts";
 
 export { conv2dBackpropFilter, conv2dBackpropInput } from "./conv_grads.ts";
 export { leakyRelu } from "./elementwise.ts";
 export { batchMatMul } from "./matmul.ts";
-export { cast, concat, identity, slice, splitV, transpose } from "./memory.ts";
+export { cast, concat, identity, slice, splitV, tile, transpose } from "./memory.ts";
 
 let registered = false;
 
@@ -47,8 +47,10 @@ export function registerWasmKernels(): void {
     Cast: cast,
     Concat: concat,
     SplitV: splitV,
+    Tile: tile,
   };
   for (const [name, f] of Object.entries(kernels)) replaceKernel(name, f as tf.KernelFunc);
   registerLeakyReluGradient();
+  registerReductionGradients();
   registered = true;
 }

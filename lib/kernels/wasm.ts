@@ -103,8 +103,8 @@ export function supported(attrs: ConvAttrs): boolean {
   return (attrs.dataFormat ?? "NHWC") === "NHWC" && dh === 1 && dw === 1;
 }
 
-export function normaliseAxes(axis: number | number[] | undefined, rank: number): number[] {
-  const list = axis === undefined ? [...Array(rank).keys()] : Array.isArray(axis) ? axis : [axis];
+export function normaliseAxes(axis: number | number[] | undefined | null, rank: number): number[] {
+  const list = axis === undefined || axis === null ? [...Array(rank).keys()] : Array.isArray(axis) ? axis : [axis];
   return [...new Set(list.map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
 }
 
