@@ -31,6 +31,12 @@ if (load.ok) {
   globalThis.addEventListener("unload", () => shutdownBackend());
 }
 
+/**
+ * A batch larger than one chunk of the space-to-depth kernels (graphs.ts, about 2 MB of patches per chunk): 8 + 3
+ * images forward and for the filter gradient, 7 + 4 for the input gradient.
+ */
+const chunkedCase: Case = { n: 11, h: 32, w: 32, ci: 16, co: 64, k: [4, 4], s: 2, pad: 1 };
+
 /** Forward convolutions with dilations, and explicit (asymmetric) paddings, that only Conv2D takes. */
 const forwardOnly: (Case & { d: number; explicit?: [[number, number], [number, number]] })[] = [
   { n: 2, h: 11, w: 9, ci: 3, co: 4, k: [3, 3], s: 1, pad: "same", d: 2 },
@@ -38,11 +44,16 @@ const forwardOnly: (Case & { d: number; explicit?: [[number, number], [number, n
   { n: 2, h: 10, w: 9, ci: 3, co: 2, k: [4, 3], s: 2, pad: 0, d: 1, explicit: [[2, 0], [1, 3]] },
 ];
 
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
 function convShapes(c: Case) {
   const xShape: [number, number, number, number] = [c.n, c.h, c.w, c.ci];
   const fShape: [number, number, number, number] = [c.k[0], c.k[1], c.ci, c.co];
   const info = tf.backend_util.computeConv2DInfo(xShape, fShape, c.s, 1, c.pad);
-  return { xShape, fShape, yShape: [c.n, info.outHeight, info.outWidth, c.co] };
+  const yShape: [number, number, number, number] = [c.n, info.outHeight, info.outWidth, c.co];
+  return { xShape, fShape, yShape };
 }
 
 Deno.test({
@@ -86,6 +97,46 @@ Deno.test({
     assert.equal(after.Conv2D - before.Conv2D, cases.length + forwardOnly.length);
     assert.equal(after.Conv2DBackpropFilter - before.Conv2DBackpropFilter, cases.length);
     assert.equal(after.Conv2DBackpropInput - before.Conv2DBackpropInput, cases.length);
+  },
+});
+
+Deno.test({
+  name: "native kernels: a batch of several chunks (with a remainder) matches the wasm kernels",
+  ignore,
+  fn() {
+    // The reference is the wasm kernels (checked against cpu in kernels_conv.test.ts): the cpu backend takes tens of
+    // seconds at this size.
+    const c = chunkedCase, rng = new Rng(24);
+    const { xShape, fShape, yShape } = convShapes(c);
+    const x = rng.normalArray(size(xShape)), f = rng.normalArray(size(fShape)), dy = rng.normalArray(size(yShape));
+    const all = () =>
+      tf.tidy(() => {
+        const [xt, ft, dyt] = [tf.tensor(x, xShape), tf.tensor(f, fShape), tf.tensor(dy, yShape)] as T4[];
+        return [
+          tf.conv2d(xt, ft, c.s, c.pad),
+          tf.engine().runKernel("Conv2DBackpropFilter", { x: xt, dy: dyt }, {
+            strides: [c.s, c.s],
+            pad: c.pad,
+            dataFormat: "NHWC",
+            filterShape: fShape,
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
+          tf.conv2dTranspose(dyt, ft, xShape, c.s, c.pad),
+        ].map((t) => t.dataSync() as Float32Array);
+      });
+    const before = nativeKernelCalls();
+    const native = all();
+    const after = nativeKernelCalls();
+    assert.deepEqual(
+      [after.Conv2D - before.Conv2D, after.Conv2DBackpropFilter - before.Conv2DBackpropFilter],
+      [1, 1],
+    );
+    assert.equal(after.Conv2DBackpropInput - before.Conv2DBackpropInput, 1);
+    disableNativeKernels();
+    const wasm = all();
+    enableNativeKernels({ threads: 2 });
+    ["forward", "filter grad", "input grad"].forEach((what, i) =>
+      assertClose(native[i], wasm[i], `${what} ${describe(c)}`)
+    );
   },
 });
 
