@@ -358,3 +358,74 @@ export async function benchIteration(
     model.dispose();
   }
 }
+
+/**
+ * The same section in a fresh process (the backend and its threads are per process): `deno run -A bench/iteration.ts
+ * --backend NAME --threads N --iterations N --warmup N` prints the result as JSON on its last line. `env` is added to
+ * the child's environment (IGCR_THREADS for the one-thread runs).
+ */
+export async function benchIterationProcess(opts: {
+  backend: string;
+  threads?: number;
+  iterations: number;
+  warmup: number;
+  env?: Record<string, string>;
+}): Promise<Record<string, number | string>> {
+  const args = ["run", "-A", new URL(import.meta.url).pathname, "--backend", opts.backend];
+  if (opts.threads) args.push("--threads", String(opts.threads));
+  args.push("--iterations", String(opts.iterations), "--warmup", String(opts.warmup));
+  const r = await new Deno.Command(Deno.execPath(), { args, env: opts.env, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  const out = dec.decode(r.stdout).trim().split("\n").at(-1) ?? "";
+  if (!r.success) {
+    throw new Error(`bench iteration (${opts.backend}) failed: ${dec.decode(r.stderr).trim().split("\n").at(-1)}`);
+  }
+  return JSON.parse(out);
+}
+
+if (import.meta.main) {
+  const { parseArgs } = await import("node:util");
+  const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        backend: { type: "string" },
+        threads: { type: "string" },
+        iterations: { type: "string", default: "10" },
+        warmup: { type: "string", default: "3" },
+      },
+      strict: true,
+    });
+    const info = await initBackend({
+      backend: (values.backend ?? "auto") as "auto",
+      threads: values.threads ? Number(values.threads) : undefined,
+      quiet: true,
+    });
+    const r = await benchIteration({ iterations: Number(values.iterations), warmup: Number(values.warmup) });
+    console.log(JSON.stringify({ backend: info.description, ...r }));
+    shutdownBackend();
+  } catch (e) {
+    console.error(`bench iteration: ${e instanceof Error ? e.message : e}`);
+    shutdownBackend();
+    Deno.exit(1);
+  }
+}
+
+/**
+ * The bench section: the replica on the active engine, and when that is `native`, the same on the pure `wasm` engine
+ * in a fresh process (with the same thread setting), so that one run shows both.
+ */
+export async function benchIterationEngines(opts: {
+  engine: string;
+  threads?: number;
+  iterations: number;
+  warmup: number;
+}): Promise<Record<string, number | string>> {
+  const here = await benchIteration(opts);
+  if (opts.engine !== "native") return here;
+  const wasm = await benchIterationProcess({ ...opts, backend: "wasm" });
+  const out: Record<string, number | string> = { ...here };
+  for (const [k, v] of Object.entries(wasm)) out[k === "backend" ? "wasm engine" : `wasm ${k}`] = v;
+  return out;
+}

@@ -19,9 +19,9 @@ function pythonPath(): string {
   return Deno.env.get("IGCR_PYTHON") ?? "/usr/bin/python3";
 }
 
-async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+async function run(cmd: string, args: string[], env?: Record<string, string>): Promise<{ ok: boolean; out: string }> {
   try {
-    const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    const r = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
     const dec = new TextDecoder();
     return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
   } catch (e) {
@@ -51,9 +51,13 @@ export function parseTorchLine(text: string): { version: string; threads: number
   return { version: m[1], threads: Number(m[2]), ms: Number(m[3]) };
 }
 
-/** Runs the peer with the given thread count; returns its median ms per iteration. */
-export async function torchIterationMs(threads: number, iterations = 10): Promise<{ version: string; ms: number }> {
-  const r = await run(pythonPath(), [torchScriptPath(), String(threads), String(iterations)]);
+/** Runs the peer with the given thread count (and `env` added); returns its median ms per iteration. */
+export async function torchIterationMs(
+  threads: number,
+  iterations = 10,
+  env?: Record<string, string>,
+): Promise<{ version: string; ms: number }> {
+  const r = await run(pythonPath(), [torchScriptPath(), String(threads), String(iterations)], env);
   if (!r.ok) throw new Error(`${TORCH_SCRIPT_NAME} ${threads} failed: ${r.out.trim().slice(-500)}`);
   const p = parseTorchLine(r.out);
   return { version: p.version, ms: p.ms };

@@ -11,6 +11,7 @@ import {
   disableNativeKernels,
   enableNativeKernels,
   loadOrt,
+  nativeBatchMatMul,
   nativeConv2d,
   nativeKernelCalls,
   nativeKernelsEnabled,
@@ -225,6 +226,47 @@ Deno.test({
       tf.conv2dTranspose(tf.randomNormal([2, 5, 5, 5]) as T4, f, [2, 9, 9, 3], 2, "same");
     });
     assert.deepEqual([tf.memory().numTensors, tf.memory().numBytes, backend.numDataIds()], before);
+  },
+});
+
+Deno.test({
+  name: "native kernels: BatchMatMul with every transpose combination, batched and broadcast, matches the cpu backend",
+  ignore,
+  fn() {
+    assert.equal(tf.getKernel("BatchMatMul", "wasm")?.kernelFunc, nativeBatchMatMul);
+    const rng = new Rng(25);
+    let expectNative = 0;
+    const before = nativeKernelCalls().BatchMatMul;
+    // [m, k, n] products above and below the native threshold (2^20 multiply-adds); batched 3-D and a broadcast one.
+    for (
+      const [m, k, n, batch, big] of [[64, 1024, 128, 1, true], [70, 130, 129, 1, true], [9, 130, 1000, 3, true], [
+        5,
+        7,
+        3,
+        1,
+        false,
+      ]] as [number, number, number, number, boolean][]
+    ) {
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const aShape = [...(batch > 1 ? [batch] : []), ...(ta ? [k, m] : [m, k])];
+        const bShape = [...(batch > 1 ? [batch] : []), ...(tb ? [n, k] : [k, n])];
+        const [[got], [want]] = onBoth(
+          [rng.normalArray(size(aShape)), rng.normalArray(size(bShape))],
+          [aShape, bShape],
+          (a, b) => tf.matMul(a, b, ta, tb),
+        );
+        assertClose(got, want, `matMul ${aShape} x ${bShape} ${ta} ${tb}`);
+        if (big) expectNative++;
+      }
+    }
+    // A batch-1 right operand broadcast against a batch of 4.
+    const [[got], [want]] = onBoth(
+      [rng.normalArray(4 * 64 * 300), rng.normalArray(300 * 80)],
+      [[4, 64, 300], [300, 80]],
+      (a, b) => tf.matMul(a, b),
+    );
+    assertClose(got, want, "broadcast matMul");
+    assert.equal(nativeKernelCalls().BatchMatMul - before, expectNative + 1, "the big products ran natively");
   },
 });
 

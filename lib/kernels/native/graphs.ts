@@ -272,3 +272,49 @@ export function inputChunkModel(g: ConvGeometry): KernelModel {
   graph.output(dx, xShape(g));
   return { bytes: encodeModel(graph, PRODUCER), inputs: [dy, w2], outputs: [dx] };
 }
+
+// ---- matrix products -----------------------------------------------------------------------------------------------
+
+/** A batched product a [batchA, ., .] x b [batchB, ., .] (batch 1 broadcasts), with tfjs's transpose flags. */
+export interface MatMulShape {
+  batchA: number;
+  batchB: number;
+  m: number;
+  n: number;
+  k: number;
+  transposeA: boolean;
+  transposeB: boolean;
+}
+
+export function matMulInputShapes(s: MatMulShape): [number[], number[]] {
+  return [
+    s.transposeA ? [s.batchA, s.k, s.m] : [s.batchA, s.m, s.k],
+    s.transposeB ? [s.batchB, s.n, s.k] : [s.batchB, s.k, s.n],
+  ];
+}
+
+/** out [max(batchA, batchB), m, n]: one Gemm (transposes folded in) for unbatched products, else MatMul. */
+export function matMulModel(s: MatMulShape): KernelModel {
+  const graph = new OnnxGraph("batch_matmul");
+  const [aShape, bShape] = matMulInputShapes(s);
+  const a = graph.input("a", aShape), b = graph.input("b", bShape);
+  const batch = Math.max(s.batchA, s.batchB);
+  let out: string;
+  if (batch === 1) {
+    const k = (name: string, v: number[]) => graph.int64Constant(name, v);
+    const a2 = graph.node("Reshape", [a, k("ashape", aShape.slice(1))], "a2");
+    const b2 = graph.node("Reshape", [b, k("bshape", bShape.slice(1))], "b2");
+    const c = graph.node("Gemm", [a2, b2], "c", {
+      transA: { int: s.transposeA ? 1 : 0 },
+      transB: { int: s.transposeB ? 1 : 0 },
+    });
+    out = graph.node("Reshape", [c, k("cshape", [1, s.m, s.n])], "out");
+  } else {
+    const swap = { perm: { ints: [0, 2, 1] } };
+    const at = s.transposeA ? graph.node("Transpose", [a], "at", swap) : a;
+    const bt = s.transposeB ? graph.node("Transpose", [b], "bt", swap) : b;
+    out = graph.node("MatMul", [at, bt], "out");
+  }
+  graph.output(out, [batch, s.m, s.n]);
+  return { bytes: encodeModel(graph, PRODUCER), inputs: [a, b], outputs: [out] };
+}
