@@ -155,12 +155,11 @@ export interface Buffer {
   dims: readonly number[];
 }
 
-/** Cached OrtValue of one input or output position: re-created only when its memory moves. */
-interface Bound {
-  address: bigint;
-  bytes: number;
-  value: bigint;
-}
+/**
+ * OrtValues (a pointer and a shape) kept per input/output position and address: tfjs's allocator hands the same heap
+ * addresses out again iteration after iteration, so most runs reuse them instead of creating and releasing new ones.
+ */
+const BOUND_PER_POSITION = 64;
 
 /**
  * One model in onnxruntime (CPU execution provider). `run` reads its inputs from, and writes its outputs into, the
@@ -173,7 +172,8 @@ export class OrtSession {
   private readonly outputNames: BigUint64Array;
   private readonly names: Uint8Array[];
   private readonly shapes: BigInt64Array[];
-  private readonly bound: (Bound | null)[];
+  private readonly bound: Map<number, bigint>[];
+  private readonly sizes: number[];
   private readonly values: BigUint64Array;
 
   constructor(model: Uint8Array, inputs: string[], outputs: string[], dims: number[][], opts: { threads: number }) {
@@ -205,7 +205,8 @@ export class OrtSession {
     this.outputNames = BigUint64Array.from(addresses.slice(inputs.length));
     if (dims.length !== inputs.length + outputs.length) throw new Error("OrtSession: one shape per input and output");
     this.shapes = dims.map((d) => BigInt64Array.from(d, (v) => BigInt(v)));
-    this.bound = dims.map(() => null);
+    this.bound = dims.map(() => new Map());
+    this.sizes = dims.map((d) => d.reduce((a, b) => a * b, 1));
     this.values = new BigUint64Array(dims.length);
   }
 
@@ -213,9 +214,11 @@ export class OrtSession {
   run(inputs: Float32Array[], outputs: Float32Array[]): void {
     if (this.session === null) throw new Error("OrtSession: run after dispose");
     const nIn = this.inputNames.length;
-    const all = [...inputs, ...outputs];
-    if (all.length !== this.shapes.length) throw new Error("OrtSession: wrong number of buffers");
-    for (let i = 0; i < all.length; i++) this.values[i] = this.bind(i, all[i]);
+    if (inputs.length !== nIn || outputs.length !== this.outputNames.length) {
+      throw new Error("OrtSession: wrong number of buffers");
+    }
+    for (let i = 0; i < nIn; i++) this.values[i] = this.bind(i, inputs[i]);
+    for (let i = 0; i < outputs.length; i++) this.values[nIn + i] = this.bind(nIn + i, outputs[i]);
     const inValues = new Uint8Array(this.values.buffer, 0, nIn * 8);
     const outValues = new Uint8Array(this.values.buffer, nIn * 8);
     check(
@@ -234,22 +237,22 @@ export class OrtSession {
     );
   }
 
-  /** The OrtValue describing `data` at position i (cached while the buffer stays where it is). */
+  /** The OrtValue describing `data` at position i (cached per address, see BOUND_PER_POSITION). */
   private bind(i: number, data: Float32Array): bigint {
+    if (data.length !== this.sizes[i]) {
+      throw new Error(`OrtSession: buffer ${i} has ${data.length} values, the model wants ${this.sizes[i]}`);
+    }
+    const pointer = Deno.UnsafePointer.of(data);
+    const address = Number(Deno.UnsafePointer.value(pointer));
+    const cache = this.bound[i];
+    const known = cache.get(address);
+    if (known !== undefined) return known;
     const shape = this.shapes[i];
-    let n = 1;
-    for (const d of shape) n *= Number(d);
-    if (data.length !== n) throw new Error(`OrtSession: buffer ${i} has ${data.length} values, the model wants ${n}`);
-    const address = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(data)));
-    const b = this.bound[i];
-    if (b && b.address === address && b.bytes === data.byteLength) return b.value;
-    if (b) this.api.ReleaseValue(Deno.UnsafePointer.create(b.value));
-    this.bound[i] = null;
     check(
       this.api,
       this.api.CreateTensorWithDataAsOrtValue(
         loaded!.memoryInfo,
-        Deno.UnsafePointer.of(data),
+        pointer,
         data.byteLength,
         new Uint8Array(shape.buffer),
         shape.length,
@@ -258,14 +261,21 @@ export class OrtSession {
       ),
       "tensor",
     );
-    this.bound[i] = { address, bytes: data.byteLength, value: slot[0] };
+    if (cache.size >= BOUND_PER_POSITION) {
+      const [oldest, value] = cache.entries().next().value!;
+      this.api.ReleaseValue(Deno.UnsafePointer.create(value));
+      cache.delete(oldest);
+    }
+    cache.set(address, slot[0]);
     return slot[0];
   }
 
   dispose(): void {
     if (this.session === null) return;
-    for (const b of this.bound) if (b) this.api.ReleaseValue(Deno.UnsafePointer.create(b.value));
-    this.bound.fill(null);
+    for (const cache of this.bound) {
+      for (const value of cache.values()) this.api.ReleaseValue(Deno.UnsafePointer.create(value));
+      cache.clear();
+    }
     this.api.ReleaseSession(this.session);
     this.session = null;
   }
