@@ -18,14 +18,13 @@
  * Override with `--backend NAME` on any command or the environment variable IGCR_BACKEND.
  */
 import * as tf from "@tensorflow/tfjs";
-import { z } from "zod";
+import { BackendChoice } from "./config/backend.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { disableNativeKernels, enableNativeKernels, loadOrt } from "./kernels/native/mod.ts";
 import { enableWasmThreads, wasmThreadCount } from "./kernels/threads.ts";
 import { disableNativeEngine, enableNativeEngine, loadOnnxRuntime } from "./onnx/runtime.ts";
 
-export const BackendChoice = z.enum(["auto", "tensorflow-gpu", "tensorflow", "webgpu", "native", "wasm", "cpu"]);
-export type BackendChoice = z.infer<typeof BackendChoice>;
+export { BackendChoice } from "./config/backend.ts";
 
 export interface BackendInfo {
   /** What was asked for. */
