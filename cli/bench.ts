@@ -174,11 +174,17 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
     const model = buildIteration(0);
     try {
       const rows = await profileIteration(model);
-      const total = rows.reduce((a, r) => a + r.ms, 0);
-      const table: Result = { "all kernels ms": total };
-      for (const r of rows.slice(0, 25)) table[`${r.kernel} (${r.calls} calls) ms`] = r.ms;
+      const total = rows.reduce((a, r) => a + r.ms, 0), cpu = rows.reduce((a, r) => a + r.cpuMs, 0);
+      const table: Result = {
+        "all kernels ms (cpu ms incl. outside kernels)": `${total.toFixed(1)} (${cpu.toFixed(1)})`,
+      };
+      for (const r of rows.slice(0, 25)) {
+        table[`${r.kernel}${r.calls ? ` (${r.calls} calls)` : ""} ms (cpu ms)`] = `${r.ms.toFixed(1)} (${
+          r.cpuMs.toFixed(1)
+        })`;
+      }
       results.profile = table;
-      printTable("per-kernel profile of one iteration (tf.profile)", table);
+      printTable("per-kernel profile of one iteration (tf.profile wall ms; process cpu ms)", table);
     } finally {
       model.dispose();
     }
