@@ -5,9 +5,9 @@
  *   1. `tensorflow` through `@tensorflow/tfjs-node-gpu` (the user installed it and CUDA works),
  *   2. `tensorflow` through `@tensorflow/tfjs-node`,
  *   3. `webgpu` when Deno exposes a real (non-fallback) GPU adapter,
- *   4. `native`: the wasm backend with its convolutions in onnxruntime's native library (lib/kernels/native/), where
- *      the npm package `onnxruntime-node` ships that library for the platform; trained models' whole-network
- *      inference also runs there (lib/onnx/runtime.ts),
+ *   4. `native`: the wasm backend with its convolutions and large matrix products in onnxruntime's native library
+ *      (lib/kernels/native/), where the npm package `onnxruntime-node` ships that library for the platform; it also
+ *      turns on the native engine switch of lib/onnx/runtime.ts (whole-network inference),
  *   5. `wasm` (always present; our own kernels make it fit for training, see lib/kernels/).
  * `cpu` (pure JS) is never chosen automatically: it is only a reference for kernel tests.
  *
