@@ -175,6 +175,8 @@ export class OrtSession {
   private readonly bound: Map<number, bigint>[];
   private readonly sizes: number[];
   private readonly values: BigUint64Array;
+  /** Byte views of the name and value arrays, as FFI "buffer" arguments (made once: runs are frequent). */
+  private readonly args: { inNames: Uint8Array; outNames: Uint8Array; inValues: Uint8Array; outValues: Uint8Array };
 
   constructor(model: Uint8Array, inputs: string[], outputs: string[], dims: number[][], opts: { threads: number }) {
     if (!loaded) throw new Error("onnxruntime is not loaded (call loadOrt first)");
@@ -208,6 +210,12 @@ export class OrtSession {
     this.bound = dims.map(() => new Map());
     this.sizes = dims.map((d) => d.reduce((a, b) => a * b, 1));
     this.values = new BigUint64Array(dims.length);
+    this.args = {
+      inNames: new Uint8Array(this.inputNames.buffer),
+      outNames: new Uint8Array(this.outputNames.buffer),
+      inValues: new Uint8Array(this.values.buffer, 0, inputs.length * 8),
+      outValues: new Uint8Array(this.values.buffer, inputs.length * 8),
+    };
   }
 
   /** Runs the model on `inputs`, writing `outputs` in place. Buffer sizes must match the model's shapes. */
@@ -219,19 +227,18 @@ export class OrtSession {
     }
     for (let i = 0; i < nIn; i++) this.values[i] = this.bind(i, inputs[i]);
     for (let i = 0; i < outputs.length; i++) this.values[nIn + i] = this.bind(nIn + i, outputs[i]);
-    const inValues = new Uint8Array(this.values.buffer, 0, nIn * 8);
-    const outValues = new Uint8Array(this.values.buffer, nIn * 8);
+    const a = this.args;
     check(
       this.api,
       this.api.Run(
         this.session,
         null,
-        new Uint8Array(this.inputNames.buffer),
-        inValues,
+        a.inNames,
+        a.inValues,
         nIn,
-        new Uint8Array(this.outputNames.buffer),
+        a.outNames,
         this.outputNames.length,
-        outValues,
+        a.outValues,
       ),
       "run",
     );
