@@ -39,9 +39,20 @@ export function wholePlan(m: KernelModel, dims: number[][]): Plan {
   return { run: (inputs, out) => s.run(inputs, [out]), dispose: () => s.dispose() };
 }
 
+/**
+ * Plans kept at most (least recently used first out): training needs a few dozen, but inference on ever new batch sizes
+ * would otherwise keep adding sessions.
+ */
+const MAX_PLANS = 256;
+
 /** The cached plan for `key`, made on first use; null if making it failed. */
 export function cachedPlan(key: string, make: () => Plan): Plan | null {
-  if (plans.has(key)) return plans.get(key)!;
+  if (plans.has(key)) {
+    const p = plans.get(key)!;
+    plans.delete(key); // re-insert: Map order is the recency order
+    plans.set(key, p);
+    return p;
+  }
   let p: Plan | null = null;
   try {
     p = make();
@@ -49,6 +60,11 @@ export function cachedPlan(key: string, make: () => Plan): Plan | null {
     p = null; // e.g. a shape onnxruntime's kernels reject: the wasm kernel handles it
   }
   plans.set(key, p);
+  if (plans.size > MAX_PLANS) {
+    const [oldest, plan] = plans.entries().next().value!;
+    plan?.dispose();
+    plans.delete(oldest);
+  }
   return p;
 }
 
