@@ -172,11 +172,13 @@ export class Page {
     }
   }
 
-  /** A PNG of the whole page (not just the viewport). */
-  async screenshot(): Promise<Uint8Array> {
-    const r = await this.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true }) as {
-      data: string;
-    };
+  /** A PNG of the whole page, or of the region `clip` (page coordinates, CSS pixels). */
+  async screenshot(clip?: { x: number; y: number; width: number; height: number }): Promise<Uint8Array> {
+    const r = await this.send("Page.captureScreenshot", {
+      format: "png",
+      captureBeyondViewport: true,
+      ...(clip ? { clip: { ...clip, scale: 1 } } : {}),
+    }) as { data: string };
     return Uint8Array.from(atob(r.data), (c) => c.charCodeAt(0));
   }
 }

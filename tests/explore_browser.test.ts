@@ -33,6 +33,8 @@ import { brokenCopy, SEED1, SEED2 } from "./explore_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const ARTIFACT = join(ROOT, "runs/test-artifacts/explore.png");
+/** The top of the page (sliders and traversal grid): the README's picture is a copy of it (docs/img/explorer.png). */
+const ARTIFACT_TOP = join(ROOT, "runs/test-artifacts/explore-top.png");
 const MODEL = "dsprites-infogan-cr-seed1";
 
 const chromium = await ensureChromium();
@@ -113,7 +115,7 @@ Deno.test({
     await initBackend({ quiet: true });
     const root = await Deno.makeTempDir({ prefix: "igcr-explore-browser-" });
     const broken = await brokenCopy(root, "broken", "truncate");
-    const site = await buildSite({ runs: [SEED1, broken], pool: await poolFixture(root), samples: 60 });
+    const site = await buildSite({ runs: [SEED1, broken], pool: await poolFixture(root), samples: 24 });
     const server = serveSite(site);
     const browser = await Browser.launch(chromium.path!);
     let python: Deno.ChildProcess | undefined;
@@ -159,6 +161,55 @@ Deno.test({
         );
       });
 
+      await t.step("the buttons: animate code i, reset, random base latent", async () => {
+        const moved = await page.evaluate<number[]>("explorer.latent");
+        await page.evaluate("document.getElementById('reset').click()");
+        const base = await page.evaluate<number[]>("explorer.latent");
+        assert.ok(
+          base[0] !== moved[0] && base.slice(1).every((v, i) => v === moved[i + 1]),
+          "reset undoes the c1 move",
+        );
+        // Animate c2 for two seconds: only c2 moves, and the image follows it frame after frame.
+        await page.evaluate("document.getElementById('animate-code').value = '1'");
+        const frames = Number(await page.evaluate("document.body.dataset.frames"));
+        await page.evaluate("document.getElementById('animate').click()");
+        const seen = new Set<number>();
+        for (let i = 0; i < 20; i++) {
+          await new Promise((r) => setTimeout(r, 100));
+          seen.add((await page.evaluate<number[]>("explorer.latent"))[1]);
+        }
+        await page.evaluate("document.getElementById('animate').click()");
+        const after = await page.evaluate<number[]>("explorer.latent");
+        assert.ok(seen.size >= 3, `c2 moved: ${[...seen].join(", ")}`);
+        assert.deepEqual(after.filter((_, i) => i !== 1), base.filter((_, i) => i !== 1), "only c2 moved");
+        const drawn = Number(await page.evaluate("document.body.dataset.frames")) - frames;
+        assert.ok(drawn >= 3, `${drawn} frames drawn while animating`);
+        const runtime = await page.evaluate<string>("document.getElementById('runtime').textContent");
+        console.log(`explore_browser: ${drawn} frames in 2 s of animation; ${runtime}`);
+        // Reset: back to the base latent; then the README's picture (base latent #1, a steady frame time).
+        await page.evaluate("document.getElementById('reset').click()");
+        assert.deepEqual(await page.evaluate<number[]>("explorer.latent"), base, "reset returns to the base");
+        await page.waitFor("document.body.dataset.state === 'ready'");
+        await new Promise((r) => setTimeout(r, 1500)); // the grid redraws once the animation has stopped
+        await page.evaluate("window.scrollTo(0, 0)");
+        const height = await page.evaluate<number>(
+          "Math.ceil(document.getElementById('encoder-panel').getBoundingClientRect().top + window.scrollY) - 4",
+        );
+        await writeBytesAtomic(ARTIFACT_TOP, await page.screenshot({ x: 0, y: 0, width: 1360, height }));
+
+        await page.evaluate("document.getElementById('random-base').click()");
+        await page.waitFor("document.getElementById('base-label').textContent === 'base latent #2'");
+        const random = await page.evaluate<number[]>("explorer.latent");
+        assert.ok(random.every((v, i) => v !== base[i] && v >= -1 && v <= 1), "a new base in the prior's range");
+        await page.evaluate(
+          "document.getElementById('slider-3').value = '0.9'; " +
+            "document.getElementById('slider-3').dispatchEvent(new Event('input'))",
+        );
+        assert.equal((await page.evaluate<number[]>("explorer.latent"))[3], 0.9);
+        await page.evaluate("document.getElementById('reset').click()");
+        assert.deepEqual(await page.evaluate<number[]>("explorer.latent"), random, "reset returns to the new base");
+      });
+
       await t.step("the browser's generator and encoder equal the toolkit's within 1e-4", async () => {
         const backend = await page.evaluate<string>("explorer.backend");
         const d = await compareWithDeno(page, site);
@@ -193,9 +244,12 @@ Deno.test({
           /FactorVAE 0\.398/,
         );
         await page.evaluate(`explorer.open(${JSON.stringify(MODEL)})`);
+        await page.waitFor(
+          `document.body.dataset.model === ${JSON.stringify(MODEL)} && document.body.dataset.state === "ready"`,
+        );
         await page.evaluate("window.scrollTo(0, 0)");
         await writeBytesAtomic(ARTIFACT, await page.screenshot());
-        console.log(`explore_browser: screenshot ${ARTIFACT}`);
+        console.log(`explore_browser: screenshots ${ARTIFACT}, ${ARTIFACT_TOP}`);
       });
 
       await t.step("a broken model shows its error in the page", async () => {

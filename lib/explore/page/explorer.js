@@ -229,7 +229,7 @@ function updateRuntime() {
   const frame = !Number.isNaN(median)
     ? `${median.toFixed(1)} ms`
     : first !== undefined
-    ? `${first.toFixed(1)} ms (first frame, with start-up)`
+    ? `${first.toFixed(1)} ms (first frame)`
     : "—";
   $("runtime").textContent = `TensorFlow.js ${tf.version.tfjs} · ${state.backend} · frame ${frame}`;
   $("runtime").title = "median time from a slider move to the image on screen (generator, read-back, drawing)";
@@ -311,11 +311,26 @@ async function renderMainLoop() {
   }
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let lastGrid = 0;
+
+/**
+ * The image under the slider comes first: the grid (many images in one batch) waits until no image frame is due (or
+ * for at most a second) and redraws at most every 150 ms, so dragging stays smooth and the grid follows.
+ */
 async function renderGridLoop() {
   gridBusy = true;
   try {
     while (gridDirty) {
+      const wait = 150 - (performance.now() - lastGrid);
+      if (wait > 0) await sleep(wait);
+      // While a code is animated, the grid (which shows every code's sweep anyway) waits for the animation to stop.
+      if (state.animating >= 0 || ((mainBusy || mainDirty) && performance.now() - lastGrid < 1000)) {
+        await sleep(16);
+        continue;
+      }
       gridDirty = false;
+      lastGrid = performance.now();
       await renderGrid();
     }
   } catch (e) {
@@ -673,8 +688,10 @@ async function openModel(id) {
 // ---- buttons -----------------------------------------------------------------------------------------------------
 
 function stopAnimation() {
+  if (state.animating < 0) return;
   state.animating = -1;
   $("animate").textContent = "Animate";
+  scheduleRender();
 }
 
 function animateStep(now) {
