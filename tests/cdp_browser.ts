@@ -1,6 +1,6 @@
 /**
  * Headless Chromium driven over the DevTools protocol with Deno's own WebSocket, for the browser tests (not a test file
- * itself). Uses Debian's `chromium` (installed with apt when running as root, as CI does); no browser download.
+ * itself). Uses Debian's `chromium` (a test installs it with apt when running as root, as CI does); no browser download.
  *
  * The flags are the ones a headless start needs on a closed network: no background networking, component updates,
  * sync or QUIC (otherwise Chromium keeps trying to reach Google's hosts), a fresh profile, no sandbox (root in a
@@ -20,44 +20,45 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function findChromium(): Promise<string | null> {
+/** The Chromium binary: $CHROMIUM, else Debian's (or another usual) path; null when there is none. */
+export async function findChromium(): Promise<string | null> {
   const env = Deno.env.get("CHROMIUM");
   if (env) return (await exists(env)) ? env : null;
   for (const c of CANDIDATES) if (await exists(c)) return c;
   return null;
 }
 
-/**
- * The Chromium binary, installing Debian's package first when running as root with apt; null (with the reason in
- * `why`) when there is none and it cannot be installed here.
- */
-export async function ensureChromium(): Promise<{ path: string | null; why: string }> {
-  const found = await findChromium();
-  if (found) return { path: found, why: "" };
-  if (Deno.uid?.() !== 0) return { path: null, why: `no Chromium and not root: ${INSTALL_HINT}` };
+/** Whether this process may install Debian's chromium itself (root with apt-get, as in CI). */
+export async function canInstallChromium(): Promise<boolean> {
+  if (Deno.env.get("CHROMIUM") || Deno.uid?.() !== 0) return false;
+  try {
+    return (await new Deno.Command("apt-get", { args: ["--version"], stdout: "null", stderr: "null" }).output())
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+/** Installs Debian's chromium with apt-get (root only) and returns its path; throws with apt's error otherwise. */
+export async function installChromium(): Promise<string> {
   const run = async (args: string[]) => {
-    try {
-      const r = await new Deno.Command("apt-get", {
-        args,
-        env: { DEBIAN_FRONTEND: "noninteractive" },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      return { ok: r.success, err: new TextDecoder().decode(r.stderr).slice(-800) };
-    } catch (e) {
-      return { ok: false, err: (e as Error).message };
-    }
+    const r = await new Deno.Command("apt-get", {
+      args: ["-o", "DPkg::Lock::Timeout=900", ...args],
+      env: { DEBIAN_FRONTEND: "noninteractive" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { ok: r.success, err: new TextDecoder().decode(r.stderr).slice(-800) };
   };
   console.error("browser test: installing Debian's chromium with apt-get ...");
-  let r = await run(["-o", "DPkg::Lock::Timeout=900", "install", "-y", "--no-install-recommends", "chromium"]);
+  let r = await run(["install", "-y", "--no-install-recommends", "chromium"]);
   if (!r.ok) {
-    await run(["-o", "DPkg::Lock::Timeout=900", "update", "-qq"]);
-    r = await run(["-o", "DPkg::Lock::Timeout=900", "install", "-y", "--no-install-recommends", "chromium"]);
+    await run(["update", "-qq"]);
+    r = await run(["install", "-y", "--no-install-recommends", "chromium"]);
   }
   const path = await findChromium();
-  return path
-    ? { path, why: "" }
-    : { path: null, why: `apt-get could not install chromium (${r.err}); ${INSTALL_HINT}` };
+  if (!path) throw new Error(`apt-get could not install chromium (${r.err}); ${INSTALL_HINT}`);
+  return path;
 }
 
 type Pending = { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void; method: string };

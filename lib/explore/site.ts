@@ -186,8 +186,9 @@ export async function buildSite(opts: SiteOptions = {}): Promise<Site> {
   const used = new Set<string>();
   const models: SiteModel[] = [];
   for (const s of sources) {
-    let id = safeId(s.member ?? basename(s.dir)) + (s.checkpoint ? "-before-cr" : "");
-    for (let k = 2; used.has(id); k++) id = `${safeId(s.member ?? basename(s.dir))}-${k}`;
+    const stem = safeId(s.member ?? basename(s.dir)) + (s.checkpoint ? "-before-cr" : "");
+    let id = stem;
+    for (let k = 2; used.has(id); k++) id = `${stem}-${k}`;
     used.add(id);
     const t0 = performance.now();
     try {

@@ -740,6 +740,14 @@ function setupButtons() {
 // ---- start -------------------------------------------------------------------------------------------------------
 
 async function start() {
+  if (location.protocol === "file:") {
+    showError(
+      "This page was opened as a file: browsers do not let such a page load its models. Serve its folder with any " +
+        "web server (for example `python3 -m http.server` inside it) and open the address it prints.",
+    );
+    document.body.dataset.state = "error";
+    return;
+  }
   try {
     state.site = await fetchJson("site.json");
   } catch (e) {
