@@ -10,12 +10,13 @@ export const SEED2 = join(ROOT, "data/pretrained/dsprites-infogan-cr-seed2");
 
 /**
  * A copy of SEED1's final model under `root/name`, broken on purpose: "truncate" cuts the generator's weights.bin in
- * half, "no-generator" leaves out checkpoint/generator, "no-checkpoint" leaves out the checkpoint altogether.
+ * half, "no-generator" leaves out checkpoint/generator, "no-checkpoint" leaves out the checkpoint altogether ("none":
+ * an intact copy).
  */
 export async function brokenCopy(
   root: string,
   name: string,
-  how: "truncate" | "no-generator" | "no-checkpoint",
+  how: "truncate" | "no-generator" | "no-checkpoint" | "none",
 ): Promise<string> {
   const dir = join(root, name);
   await Deno.mkdir(dir, { recursive: true });

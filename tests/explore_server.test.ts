@@ -256,9 +256,11 @@ Deno.test("explore export: writes the site as plain files, never into or over a 
   await initBackend({ quiet: true });
   const root = await Deno.makeTempDir({ prefix: "igcr-explore-export-" });
   try {
+    // A copy of a shipped run, given to the explorer through a link.
+    const real = await brokenCopy(root, "real-run", "none");
     const run = join(root, "run");
-    await Deno.symlink(SEED1, run);
-    const before = await listing(SEED1);
+    await Deno.symlink(real, run);
+    const before = await listing(real);
     const site = await buildSite({ runs: [run], samples: 2 });
     const out = join(root, "site");
     const files = await exportSite(site, out);
@@ -268,13 +270,15 @@ Deno.test("explore export: writes the site as plain files, never into or over a 
     }
     await exportSite(site, out); // replacing an earlier export is fine
     await assert.rejects(exportSite(site, join(run, "explorer")), /inside .*never writes there/);
+    // The run was given through a link: its real folder is refused too.
+    await assert.rejects(exportSite(site, join(real, "explorer", "deeper")), /inside .*never writes there/);
     await assert.rejects(exportSite(site, root), /contains .*run/);
     const foreign = join(root, "foreign");
     await Deno.mkdir(foreign);
     await Deno.writeTextFile(join(foreign, "notes.txt"), "mine");
     await assert.rejects(exportSite(site, foreign), /exists and is not an explorer export/);
     assert.equal(await Deno.readTextFile(join(foreign, "notes.txt")), "mine");
-    assert.deepEqual(await listing(SEED1), before, "the run folder is unchanged");
+    assert.deepEqual(await listing(real), before, "the run folder is unchanged");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -5,13 +5,30 @@
  * model's run or pool folder (the explorer never writes there), one that contains such a folder (replacing it would
  * delete it), and an existing folder that is neither empty nor an earlier export.
  */
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { Site } from "./site.ts";
 import { pathExists } from "../io/atomic.ts";
 
 function inside(child: string, parent: string): boolean {
   const r = relative(parent, child);
-  return r === "" || (!r.startsWith("..") && !r.startsWith("/"));
+  return r === "" || !(r === ".." || r.startsWith("../") || isAbsolute(r));
+}
+
+/** The path with symbolic links resolved as far as it exists (a folder given through a link is still caught). */
+async function canonical(path: string): Promise<string> {
+  const abs = resolve(path);
+  let head = abs;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return join(await Deno.realPath(head), ...[...rest].reverse());
+    } catch {
+      const up = dirname(head);
+      if (up === head) return abs;
+      rest.push(basename(head));
+      head = up;
+    }
+  }
 }
 
 async function isEarlierExport(dir: string): Promise<boolean> {
@@ -26,11 +43,16 @@ async function isEarlierExport(dir: string): Promise<boolean> {
 /** Writes `site` to `outDir` (replacing an earlier export there). Returns the files written, relative to `outDir`. */
 export async function exportSite(site: Site, outDir: string): Promise<string[]> {
   const out = resolve(outDir);
-  for (const src of site.sources) {
-    if (inside(out, src)) {
-      throw new Error(`explore: --export ${outDir} is inside ${src}; the explorer never writes there`);
+  const outs = [out, await canonical(out)];
+  for (const given of site.sources) {
+    for (const src of [resolve(given), await canonical(given)]) {
+      if (outs.some((o) => inside(o, src))) {
+        throw new Error(`explore: --export ${outDir} is inside ${given}; the explorer never writes there`);
+      }
+      if (outs.some((o) => inside(src, o))) {
+        throw new Error(`explore: --export ${outDir} contains ${given}; choose a folder of its own`);
+      }
     }
-    if (inside(src, out)) throw new Error(`explore: --export ${outDir} contains ${src}; choose a folder of its own`);
   }
   if (await pathExists(out)) {
     const st = await Deno.stat(out);
