@@ -318,11 +318,14 @@ Deno.test("explore command line: a port in use and a broken run are named", asyn
   const root = await Deno.makeTempDir({ prefix: "igcr-explore-cli-" });
   try {
     const inUse = await runCli(["--port", String(port), "--run", SEED1], /in use/);
-    assert.equal(inUse.code, 1);
-    assert.match(inUse.out, new RegExp(`explore: port ${port} on 127\\.0\\.0\\.1 is already in use .*--port`));
-    const bad = await runCli(["--port", "x"], /usage/);
-    assert.equal(bad.code, 1);
-    assert.match(bad.out, /--port/);
+    assert.equal(inUse.code, 2);
+    assert.match(inUse.out, new RegExp(`^explore: port ${port} on 127\\.0\\.0\\.1 is already in use .*--port`, "m"));
+    const bad = await runCli(["--port", "x"], /help/);
+    assert.equal(bad.code, 2);
+    assert.match(bad.out, /^explore: --port "x": expected a number$/m);
+    const missing = await runCli(["--run", join(root, "nope")], /help/);
+    assert.equal(missing.code, 2);
+    assert.match(missing.out, /^explore: --run .*nope: no such folder$/m);
     const broken = await brokenCopy(root, "broken", "truncate");
     const r = await runCli(["--run", broken], /model\(s\) at http/);
     assert.match(r.out, new RegExp(`explore: error: ${broken}: checkpoint: .*truncated or corrupt`));

@@ -62,6 +62,9 @@ export function respond(site: Site | null, req: Request, opts: { port: number; c
   });
 }
 
+/** The port asked for is taken: the message says which and how to choose another. */
+export class AddressInUseError extends Error {}
+
 export interface ExplorerServer {
   /** The page's address, e.g. http://127.0.0.1:41234/ */
   url: string;
@@ -91,13 +94,13 @@ export function serveSite(site: Site | null, opts: { host?: string; port?: numbe
     );
   } catch (e) {
     if (e instanceof Deno.errors.AddrInUse) {
-      throw new Error(
-        `explore: port ${port} on ${host} is already in use (another explorer or server?): ` +
+      throw new AddressInUseError(
+        `port ${port} on ${host} is already in use (another explorer or server?): ` +
           "choose another with --port N, or leave --port out for a free one",
       );
     }
     if (e instanceof Deno.errors.AddrNotAvailable || e instanceof Deno.errors.PermissionDenied) {
-      throw new Error(`explore: cannot listen on ${host}:${port}: ${(e as Error).message}`);
+      throw new Error(`cannot listen on ${host}:${port}: ${(e as Error).message}`);
     }
     throw e;
   }

@@ -93,7 +93,7 @@ async function readAsset(url: URL, hint: string): Promise<Uint8Array<ArrayBuffer
   try {
     return await Deno.readFile(url);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new Error(`explore: ${url.pathname} is missing; ${hint}`);
+    if (e instanceof Deno.errors.NotFound) throw new Error(`${url.pathname} is missing; ${hint}`);
     throw e;
   }
 }
@@ -210,9 +210,7 @@ export async function buildSite(opts: SiteOptions = {}): Promise<Site> {
       }
       models.push({ ...p.info, files: modelFiles });
       log(
-        `explore: ${s.dir}${s.checkpoint ? `/${s.checkpoint}` : ""} → ${id} (${
-          (performance.now() - t0).toFixed(0)
-        } ms)`,
+        `${s.dir}${s.checkpoint ? `/${s.checkpoint}` : ""} → ${id} (${(performance.now() - t0).toFixed(0)} ms)`,
       );
     } catch (e) {
       const msg = (e as Error).message;

@@ -31,6 +31,9 @@ async function canonical(path: string): Promise<string> {
   }
 }
 
+/** The export target is refused (inside or around a model's folder, or someone else's folder). */
+export class ExportTargetError extends Error {}
+
 async function isEarlierExport(dir: string): Promise<boolean> {
   try {
     const j = JSON.parse(await Deno.readTextFile(join(dir, "site.json")));
@@ -47,23 +50,25 @@ export async function exportSite(site: Site, outDir: string): Promise<string[]> 
   for (const given of site.sources) {
     for (const src of [resolve(given), await canonical(given)]) {
       if (outs.some((o) => inside(o, src))) {
-        throw new Error(`explore: --export ${outDir} is inside ${given}; the explorer never writes there`);
+        throw new ExportTargetError(`--export ${outDir} is inside ${given}; the explorer never writes there`);
       }
       if (outs.some((o) => inside(src, o))) {
-        throw new Error(`explore: --export ${outDir} contains ${given}; choose a folder of its own`);
+        throw new ExportTargetError(`--export ${outDir} contains ${given}; choose a folder of its own`);
       }
     }
   }
   if (await pathExists(out)) {
     const st = await Deno.stat(out);
-    if (!st.isDirectory) throw new Error(`explore: --export ${outDir} is a file`);
+    if (!st.isDirectory) throw new ExportTargetError(`--export ${outDir} is a file`);
     let empty = true;
     for await (const _ of Deno.readDir(out)) {
       empty = false;
       break;
     }
     if (!empty && !(await isEarlierExport(out))) {
-      throw new Error(`explore: --export ${outDir} exists and is not an explorer export; choose a new or empty folder`);
+      throw new ExportTargetError(
+        `--export ${outDir} exists and is not an explorer export; choose a new or empty folder`,
+      );
     }
   }
   await Deno.mkdir(dirname(out), { recursive: true });
