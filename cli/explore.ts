@@ -89,6 +89,7 @@ if (import.meta.main) {
       runs: flags.run,
       pool: flags.pool,
       samples: flags.samples,
+      publish: flags.export !== undefined,
       log: (l) => console.error(`explore: ${l}`),
     });
     for (const e of site.errors) console.error(`explore: error: ${e}`);

@@ -11,7 +11,7 @@ export const SEED2 = join(ROOT, "data/pretrained/dsprites-infogan-cr-seed2");
 /**
  * A copy of SEED1's final model under `root/name`, broken on purpose: "truncate" cuts the generator's weights.bin in
  * half, "no-generator" leaves out checkpoint/generator, "no-checkpoint" leaves out the checkpoint altogether ("none":
- * an intact copy).
+ * an intact copy, with the before-CR snapshot).
  */
 export async function brokenCopy(
   root: string,
@@ -23,13 +23,17 @@ export async function brokenCopy(
   await Deno.copyFile(join(SEED1, "config.json"), join(dir, "config.json"));
   if (how === "no-checkpoint") return dir;
   const groups = how === "no-generator" ? ["discriminator"] : ["generator", "discriminator"];
-  for (const g of groups) {
-    await Deno.mkdir(join(dir, "checkpoint", g), { recursive: true });
-    for (const f of ["model.json", "weights.bin"]) {
-      await Deno.copyFile(join(SEED1, "checkpoint", g, f), join(dir, "checkpoint", g, f));
+  const copyCheckpoint = async (sub: string) => {
+    for (const g of groups) {
+      await Deno.mkdir(join(dir, sub, g), { recursive: true });
+      for (const f of ["model.json", "weights.bin"]) {
+        await Deno.copyFile(join(SEED1, sub, g, f), join(dir, sub, g, f));
+      }
     }
-  }
-  await Deno.copyFile(join(SEED1, "checkpoint", "state.json"), join(dir, "checkpoint", "state.json"));
+    await Deno.copyFile(join(SEED1, sub, "state.json"), join(dir, sub, "state.json"));
+  };
+  await copyCheckpoint("checkpoint");
+  if (how === "none") await copyCheckpoint("snapshots/before-cr-iter-1500");
   if (how === "truncate") {
     const w = join(dir, "checkpoint", "generator", "weights.bin");
     const bytes = await Deno.readFile(w);

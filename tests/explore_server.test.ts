@@ -279,6 +279,11 @@ Deno.test("explore export: writes the site as plain files, never into or over a 
     await assert.rejects(exportSite(site, foreign), /exists and is not an explorer export/);
     assert.equal(await Deno.readTextFile(join(foreign, "notes.txt")), "mine");
     assert.deepEqual(await listing(real), before, "the run folder is unchanged");
+    // A published export names the runs by their folder only, not by where they lie on this machine.
+    const published = await buildSite({ runs: [run], samples: 2, publish: true });
+    const text = new TextDecoder().decode(published.files.get("site.json")!.bytes);
+    assert.ok(!text.includes(root), "no local path in a published site.json");
+    assert.deepEqual(published.json.models.map((m) => m.source), ["run", "run/snapshots/before-cr-iter-1500"]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

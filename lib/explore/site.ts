@@ -59,6 +59,11 @@ export interface SiteOptions {
   samples?: number;
   /** Progress lines. */
   log?: (line: string) => void;
+  /**
+   * For a static export that others will read: each model's `source` is shown as its folder's name only, not the
+   * path on this machine.
+   */
+  publish?: boolean;
 }
 
 const ROOT = new URL("../../", import.meta.url);
@@ -221,6 +226,16 @@ export async function buildSite(opts: SiteOptions = {}): Promise<Site> {
       const m = pool.members.find((x) => x.name === s.member);
       if (m) m.modelId = id;
     }
+  }
+  if (opts.publish) {
+    // Folder names only: a published page should not show where the runs lie on this machine.
+    const tail = (p: string) => {
+      const parts = p.split("/").filter((x) => x !== "" && x !== ".");
+      const snap = parts.lastIndexOf("snapshots");
+      return snap > 0 ? parts.slice(snap - 1).join("/") : parts.at(-1) ?? p;
+    };
+    for (const m of models) m.source = tail(m.source);
+    if (pool) pool.source = tail(pool.source);
   }
   const siteJson: SiteJson = {
     schema: "igcr-explorer/1",
