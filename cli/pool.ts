@@ -1,6 +1,9 @@
 /**
  * `deno task pool --dataset dsprites --model infogan-cr --profile cpu --seeds 8 --out runs/pool-name
  *   [--parallel 2] [--seed-start 0] [--iterations N] [--grid flag=v1,v2] [--evaluate] [--dry-run]`
+ * `deno task pool ... --executor slurm [--slurm-partition P] [--slurm-time 4:00:00] [--slurm-cpus 4] [--slurm-gpus 1]
+ *   [--slurm-arg --mem=8G ...] [--slurm-max-running K] [--no-submit]`
+ * `deno task pool --out runs/pool-name --resume [--executor slurm] [--slurm-...]`
  *
  * Trains a pool of models for model selection (seeds × a small hyperparameter grid, see lib/selection/pool.ts) by
  * running `deno task train ...` subprocesses, `--parallel` at a time (default 2, so both cores of a 2-vCPU machine stay
@@ -10,33 +13,56 @@
  * seeds with values of any flag `deno task train` accepts (the paper's FactorVAE pool is `--model factor-vae
  * --grid gamma=1,10,20,40`). `--evaluate` then runs `deno task evaluate` (FactorVAE, infogan-cr protocol) on members lacking
  * metrics.json, which `deno task select` reads as the supervised score.
+ *
+ * `--executor slurm` runs the members as one Slurm job array instead (lib/cluster/slurm_pool.ts): every member's full
+ * config and a commented `sbatch` script go into the pool folder, the missing members are submitted, the job id is
+ * recorded in POOL/pool-state.json, and the array is followed with the same progress line. `--resume` takes the pool's
+ * definition from POOL/pool.json (and its executor and Slurm options from the state file) and runs what is missing.
  */
 import { parseArgs } from "node:util";
 import { runDenoLogged } from "../lib/io/subprocess.ts";
 import { z } from "zod";
 import {
+  formatPoolProgress,
   memberStatus,
   POOL_MODELS,
   type PoolMember,
   poolMembers,
   PoolSpec,
+  readPoolSpec,
   trainArgs,
   writePoolManifest,
 } from "../lib/selection/pool.ts";
+import { slurmClient } from "../lib/cluster/slurm.ts";
+import { readPoolState } from "../lib/cluster/pool_state.ts";
+import { mergeSlurmOptions, runPoolOnSlurm } from "../lib/cluster/slurm_pool.ts";
+import {
+  slurmFlagOptions,
+  SlurmFlags,
+  slurmFlagsGiven,
+  slurmOptionsFromFlags,
+  slurmPollMs,
+} from "../lib/cluster/slurm_flags.ts";
+
+/** Flags that define the pool: required for a new pool, taken from pool.json with --resume. */
+const SPEC_FLAGS = ["dataset", "model", "profile", "seeds", "seed-start", "iterations", "grid"] as const;
 
 const Flags = z.object({
-  dataset: z.enum(["dsprites", "teapots", "celeba"]),
-  model: z.enum(POOL_MODELS),
-  profile: z.enum(["smoke", "cpu", "paper"]),
-  seeds: z.coerce.number().int().min(1),
-  "seed-start": z.coerce.number().int().default(0),
+  dataset: z.enum(["dsprites", "teapots", "celeba"]).optional(),
+  model: z.enum(POOL_MODELS).optional(),
+  profile: z.enum(["smoke", "cpu", "paper"]).optional(),
+  seeds: z.coerce.number().int().min(1).optional(),
+  "seed-start": z.coerce.number().int().optional(),
   out: z.string().min(1),
-  parallel: z.coerce.number().int().min(1).max(16).default(2),
+  parallel: z.coerce.number().int().min(1).max(16).optional(),
   iterations: z.coerce.number().int().positive().optional(),
-  grid: z.array(z.string()).default([]),
+  grid: z.array(z.string()).optional(),
   evaluate: z.boolean().default(false),
   "dry-run": z.boolean().default(false),
-}).strict();
+  resume: z.boolean().default(false),
+  executor: z.enum(["local", "slurm"]).optional(),
+  "no-submit": z.boolean().default(false),
+}).extend(SlurmFlags.shape).strict();
 
 /** `--grid key=v1,v2` → { key: [v1, v2] } (numbers where they parse). */
 export function parseGrid(items: string[]): Record<string, (number | string)[]> {
@@ -65,6 +91,10 @@ function parseFlags(argv: string[]) {
       evaluate: { type: "boolean" },
       "dry-run": { type: "boolean" },
       backend: { type: "string" },
+      resume: { type: "boolean" },
+      executor: { type: "string" },
+      "no-submit": { type: "boolean" },
+      ...slurmFlagOptions,
     },
     strict: true,
   });
@@ -74,7 +104,21 @@ function parseFlags(argv: string[]) {
     const msg = r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ");
     throw new Error(`pool: ${msg}`);
   }
-  return { ...r.data, backend: values.backend };
+  const f = r.data;
+  if (f.resume) {
+    const given = SPEC_FLAGS.filter((k) => f[k] !== undefined);
+    if (given.length) {
+      throw new Error(
+        `pool: --resume reads the pool from ${f.out}/pool.json; drop ${given.map((k) => "--" + k).join(", ")}`,
+      );
+    }
+  } else {
+    const missing = (["dataset", "model", "profile", "seeds"] as const).filter((k) => f[k] === undefined);
+    if (missing.length) {
+      throw new Error(`pool: ${missing.map((k) => "--" + k).join(", ")} required (or --resume to continue a pool)`);
+    }
+  }
+  return { ...f, backend: values.backend };
 }
 
 interface Job {
@@ -85,18 +129,56 @@ interface Job {
 
 async function main(): Promise<number> {
   const flags = parseFlags(Deno.args);
-  const spec = PoolSpec.parse({
-    dataset: flags.dataset,
-    model: flags.model,
-    profile: flags.profile,
-    seeds: Array.from({ length: flags.seeds }, (_, i) => flags["seed-start"] + i),
-    grid: parseGrid(flags.grid),
-    iterations: flags.iterations,
-  });
-  const members = poolMembers(spec);
   const poolDir = flags.out.replace(/\/+$/, "");
-  await writePoolManifest(poolDir, { spec, members });
+  let spec: PoolSpec;
+  if (flags.resume) {
+    const recorded = await readPoolSpec(poolDir);
+    if (!recorded) {
+      throw new Error(`pool: --resume: ${poolDir}/pool.json does not exist; start the pool with --dataset ...`);
+    }
+    spec = recorded;
+  } else {
+    spec = PoolSpec.parse({
+      dataset: flags.dataset,
+      model: flags.model,
+      profile: flags.profile,
+      seeds: Array.from({ length: flags.seeds! }, (_, i) => (flags["seed-start"] ?? 0) + i),
+      grid: parseGrid(flags.grid ?? []),
+      iterations: flags.iterations,
+    });
+  }
+  const members = poolMembers(spec);
+  if (!flags.resume) await writePoolManifest(poolDir, { spec, members });
   await Deno.mkdir(`${poolDir}/logs`, { recursive: true });
+
+  const state = await readPoolState(poolDir);
+  const executor = flags.executor ?? state?.executor ?? "local";
+  const slurmGiven = slurmFlagsGiven(flags);
+  if (executor === "slurm") {
+    if (flags.parallel !== undefined) {
+      throw new Error("pool: --parallel is for the local executor; cap a Slurm array with --slurm-max-running K");
+    }
+    if (flags["dry-run"]) {
+      throw new Error("pool: with --executor slurm, --no-submit writes the script without submitting");
+    }
+    const r = await runPoolOnSlurm({
+      poolDir,
+      spec,
+      members,
+      evaluate: flags.evaluate || (flags.resume && (state?.evaluate ?? false)),
+      slurm: mergeSlurmOptions(state?.slurm, slurmOptionsFromFlags(flags)),
+      client: slurmClient(),
+      submit: !flags["no-submit"],
+      keepConfigs: flags.resume,
+      backend: flags.backend,
+      pollMs: slurmPollMs(flags),
+    });
+    return r.exitCode;
+  }
+  if (slurmGiven.length || flags["no-submit"]) {
+    throw new Error(`pool: ${slurmGiven.length ? "--" + slurmGiven[0] : "--no-submit"} needs --executor slurm`);
+  }
+  const parallel = flags.parallel ?? 2;
 
   const jobs: Job[] = [];
   for (const member of members) {
@@ -112,7 +194,7 @@ async function main(): Promise<number> {
   }
   console.log(
     `pool ${poolDir}: ${members.length} members (${spec.model}, ${spec.dataset}, ${spec.profile}), ` +
-      `${jobs.length} to train, ${flags.parallel} at a time`,
+      `${jobs.length} to train, ${parallel} at a time`,
   );
 
   // Parallel members share the cores: each child gets cores / parallel wasm threads (at least 1), so `--parallel 2` on
@@ -120,11 +202,14 @@ async function main(): Promise<number> {
   const env: Record<string, string> = {};
   if (flags.backend) env.IGCR_BACKEND = flags.backend;
   if (!Deno.env.get("IGCR_THREADS")) {
-    env.IGCR_THREADS = String(Math.max(1, Math.floor(navigator.hardwareConcurrency / flags.parallel)));
+    env.IGCR_THREADS = String(Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel)));
   }
   const failed: string[] = [];
   const t0 = performance.now();
   let next = 0;
+  // The same progress line as the Slurm executor: members queued / running / done / failed, elapsed time.
+  const counts = { queued: jobs.length, running: 0, done: 0, failed: 0 };
+  const progress = () => console.log(formatPoolProgress("pool", counts, (performance.now() - t0) / 1000));
   const worker = async () => {
     while (next < jobs.length) {
       const job = jobs[next++];
@@ -136,17 +221,24 @@ async function main(): Promise<number> {
       const log = `${poolDir}/logs/${job.member.name}.log`;
       const start = performance.now();
       console.log(`${job.member.name}: training (log: ${log})`);
+      counts.queued--;
+      counts.running++;
+      progress();
       const code = await runDenoLogged(args, log, env);
       const secs = ((performance.now() - start) / 1000).toFixed(0);
+      counts.running--;
       if (code !== 0) {
         failed.push(job.member.name);
+        counts.failed++;
         console.log(`${job.member.name}: FAILED (exit ${code}) after ${secs} s, see ${log}`);
       } else {
+        counts.done++;
         console.log(`${job.member.name}: trained in ${secs} s`);
       }
+      progress();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(flags.parallel, Math.max(jobs.length, 1)) }, worker));
+  await Promise.all(Array.from({ length: Math.min(parallel, Math.max(jobs.length, 1)) }, worker));
 
   if (flags.evaluate && !flags["dry-run"]) {
     const todo: PoolMember[] = [];
@@ -170,7 +262,7 @@ async function main(): Promise<number> {
         if (code !== 0) failed.push(`${member.name} (evaluate)`);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(flags.parallel, Math.max(todo.length, 1)) }, evaluator));
+    await Promise.all(Array.from({ length: Math.min(parallel, Math.max(todo.length, 1)) }, evaluator));
   }
   console.log(`pool finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   if (failed.length) {

@@ -11,6 +11,12 @@
  * Supervised scores come from each member's metrics.json (`deno task evaluate`); with `--supervised`, members without
  * one are evaluated here (FactorVAE, infogan-cr protocol, the selection profile's sizes) and the result is kept in
  * selection.json only.
+ *
+ * ModelCentrality's N² cells S[i][j] go through a cell cache in POOL/cross-eval/<key>/ (lib/selection/cross_eval_cells.ts):
+ * cells already there are not computed again, so an interrupted run resumes. `--executor slurm` computes the missing
+ * cells as a Slurm job array over blocks of `--rows-per-task` rows (POOL/slurm/cross-eval.sbatch; `--no-submit` writes
+ * it only), follows it, then assembles the matrix here; each array task runs `deno task select --rows FIRST-LAST`,
+ * which computes those rows' cells into the cache and stops.
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
@@ -24,7 +30,25 @@ import type { TrainedModel } from "../lib/models/capabilities.ts";
 import { loadTrainedModel } from "../lib/models/load.ts";
 import { meanKlPerDim, type VaeModel } from "../lib/models/vae.ts";
 import { evaluateMetrics } from "../lib/metrics/evaluate.ts";
-import { modelCentrality, type ModelCentralityResult } from "../lib/selection/model_centrality.ts";
+import { type ModelCentralityResult, resolveSizes } from "../lib/selection/model_centrality.ts";
+import {
+  type CellInputs,
+  computeCells,
+  type FolderCellStore,
+  memberIdentity,
+  modelCentralityCached,
+  openFolderCellStore,
+} from "../lib/selection/cross_eval_cells.ts";
+import { slurmClient } from "../lib/cluster/slurm.ts";
+import { readPoolState } from "../lib/cluster/pool_state.ts";
+import { mergeSlurmOptions, runCrossEvalOnSlurm } from "../lib/cluster/slurm_pool.ts";
+import {
+  slurmFlagOptions,
+  SlurmFlags,
+  slurmFlagsGiven,
+  slurmOptionsFromFlags,
+  slurmPollMs,
+} from "../lib/cluster/slurm_flags.ts";
 import { activeFromKl, udr, UDR_SAMPLES, type UdrResult } from "../lib/selection/udr.ts";
 import { listPoolMembers, readPoolSpec } from "../lib/selection/pool.ts";
 import {
@@ -50,7 +74,14 @@ const Flags = z.object({
   "udr-samples": z.coerce.number().int().min(2).optional(),
   chunk: z.coerce.number().int().min(1).default(256),
   "no-plots": z.boolean().default(false),
-}).strict();
+  executor: z.enum(["local", "slurm"]).default("local"),
+  /** Compute only these rows' ModelCentrality cells into the cache, then stop (what each Slurm array task runs). */
+  rows: z.string().regex(/^\d+-\d+$/, "FIRST-LAST, e.g. 0-7").optional(),
+  "rows-per-task": z.coerce.number().int().min(1).default(8),
+  /** With --rows: the cache key the cells must land under (the pool must not have changed since submission). */
+  "cells-key": z.string().regex(/^[0-9a-f]{16}$/).optional(),
+  "no-submit": z.boolean().default(false),
+}).extend(SlurmFlags.shape).strict();
 type Flags = z.infer<typeof Flags>;
 
 function parseFlags(argv: string[]): Flags {
@@ -66,6 +97,12 @@ function parseFlags(argv: string[]): Flags {
       chunk: { type: "string" },
       "no-plots": { type: "boolean" },
       backend: { type: "string" },
+      executor: { type: "string" },
+      rows: { type: "string" },
+      "rows-per-task": { type: "string" },
+      "cells-key": { type: "string" },
+      "no-submit": { type: "boolean" },
+      ...slurmFlagOptions,
     },
     strict: true,
   });
@@ -74,7 +111,17 @@ function parseFlags(argv: string[]): Flags {
   if (!r.success) {
     throw new Error(`select: ${r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ")}`);
   }
-  return r.data;
+  const f = r.data;
+  const slurmGiven = slurmFlagsGiven(f);
+  if (f.executor !== "slurm" && (slurmGiven.length || f["no-submit"])) {
+    throw new Error(`select: ${slurmGiven.length ? "--" + slurmGiven[0] : "--no-submit"} needs --executor slurm`);
+  }
+  if (f.executor === "slurm" && f.method !== "all" && f.method !== "model-centrality") {
+    throw new Error("select: --executor slurm runs ModelCentrality's cross-evaluation; --method excludes it");
+  }
+  if (f.rows !== undefined && f.executor === "slurm") throw new Error("select: --rows is what each Slurm task runs");
+  if (f["cells-key"] !== undefined && f.rows === undefined) throw new Error("select: --cells-key goes with --rows");
+  return f;
 }
 
 /** The ground-truth dataset a pool was trained on (its real images feed UDR and the supervised score). */
@@ -134,9 +181,84 @@ async function main(): Promise<void> {
   const rng = new Rng(flags.seed);
   console.error(`select: ${members.length} members of ${poolDir} (${[...new Set(modelNames)].join(", ")}), ${profile}`);
 
+  // ModelCentrality's cells: cached in the pool folder, computed here, by --rows, or by a Slurm array.
+  let cells: { store: FolderCellStore; key: string; dir: string } | undefined;
+  if (methods.includes("model-centrality") || flags.rows !== undefined) {
+    const inputs: CellInputs = {
+      schema: "igcr-mc-cells/1",
+      sizes: resolveSizes({ profile }),
+      seed: flags.seed,
+      members: await Promise.all(members.map((m) => memberIdentity(m.name, m.dir))),
+    };
+    cells = await openFolderCellStore(poolDir, inputs);
+    if (flags["cells-key"] !== undefined && flags["cells-key"] !== cells.key) {
+      throw new Error(
+        `select: the pool changed since the cross-evaluation script was written (cells key ${flags["cells-key"]}, ` +
+          `now ${cells.key}); run \`deno task select --pool ${poolDir} --executor slurm\` again`,
+      );
+    }
+  }
+  if (flags.executor === "slurm" && cells) {
+    const store = cells.store;
+    let lastReload = -Infinity;
+    const r = await runCrossEvalOnSlurm({
+      poolDir,
+      n: members.length,
+      rowsPerTask: flags["rows-per-task"],
+      profile,
+      seed: flags.seed,
+      chunk: flags.chunk,
+      cellsKey: cells.key,
+      rowComplete: async (i) => {
+        if (performance.now() - lastReload > 1000) {
+          await store.reload();
+          lastReload = performance.now();
+        }
+        for (let j = 0; j < store.n; j++) if (!store.has(i, j)) return false;
+        return true;
+      },
+      slurm: mergeSlurmOptions((await readPoolState(poolDir))?.slurm, slurmOptionsFromFlags(flags)),
+      client: slurmClient(),
+      submit: !flags["no-submit"],
+      backend: Deno.env.get("IGCR_BACKEND"),
+      pollMs: slurmPollMs(flags),
+      print: (l) => console.error(l),
+    });
+    if (flags["no-submit"]) return;
+    if (r.exitCode !== 0) throw new Error("select: the cross-evaluation did not complete (see above)");
+    await store.reload();
+  }
+
   const models: TrainedModel[] = [];
   try {
     for (const m of members) models.push(await loadTrainedModel(m.dir));
+
+    if (flags.rows !== undefined) {
+      const [first, last] = flags.rows.split("-").map(Number);
+      if (last < first || last >= members.length) {
+        throw new Error(`select: --rows ${flags.rows} is outside 0-${members.length - 1}`);
+      }
+      const rows = Array.from({ length: last - first + 1 }, (_, k) => first + k);
+      const t0 = performance.now();
+      const log = throttled(`rows ${flags.rows}`);
+      const computed = await computeCells(
+        models,
+        rng.fork("model-centrality"),
+        resolveSizes({ profile }),
+        cells!.store,
+        {
+          rows,
+          chunk: flags.chunk,
+          meta: { backend: backend.name },
+          onProgress: (p) => log(`set ${p.set + 1}/${p.sets}, ${p.imagesDone}/${p.imagesTotal} images`),
+        },
+      );
+      console.error(
+        `rows ${flags.rows}: ${computed} cells computed, ${rows.length * members.length - computed} were cached, ` +
+          `in ${((performance.now() - t0) / 1000).toFixed(1)} s (${cells!.dir})`,
+      );
+      return;
+    }
 
     // Supervised scores: metrics.json, or evaluated here with --supervised.
     const supervised: (number | undefined)[] = [];
@@ -172,11 +294,18 @@ async function main(): Promise<void> {
     if (methods.includes("model-centrality")) {
       const t0 = performance.now();
       const log = throttled("model-centrality");
-      results["model-centrality"] = await modelCentrality(models, rng.fork("model-centrality"), {
+      const mc = await modelCentralityCached(models, rng.fork("model-centrality"), cells!.store, {
         profile,
         chunk: flags.chunk,
+        meta: { backend: backend.name },
         onProgress: (p) => log(`set ${p.set + 1}/${p.sets}, ${p.imagesDone}/${p.imagesTotal} images`),
       });
+      const n2 = members.length ** 2;
+      console.error(
+        `model-centrality: ${n2 - mc.cellsComputed} of ${n2} cells were cached, ${mc.cellsComputed} computed here ` +
+          `(${cells!.dir})`,
+      );
+      results["model-centrality"] = mc;
       seconds["model-centrality"] = (performance.now() - t0) / 1000;
     }
     let activeCounts: number[] | undefined;
