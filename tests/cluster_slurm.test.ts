@@ -55,7 +55,10 @@ Deno.test("slurm: options are validated, and the flags that set them are named i
   assert.throws(() => SlurmOptions.parse({ args: ["--mem=8G\n#SBATCH --x"] }), /one line/);
   assert.throws(() => slurmOptionsFromFlags({ "slurm-time": "soon" }), /^Error: --slurm-time "soon": /);
   assert.throws(() => slurmOptionsFromFlags({ "slurm-arg": ["--ok", "bad"] }), /--slurm-arg "bad"/);
-  assert.deepEqual(slurmOptionsFromFlags({ "slurm-cpus": 4, "slurm-arg": ["--mem=8G"] }), { cpus: 4, args: ["--mem=8G"] });
+  assert.deepEqual(slurmOptionsFromFlags({ "slurm-cpus": 4, "slurm-arg": ["--mem=8G"] }), {
+    cpus: 4,
+    args: ["--mem=8G"],
+  });
   assert.deepEqual(slurmFlagsGiven({ "slurm-arg": [], "slurm-gpus": "1" }), ["slurm-gpus"]);
   // A flag given now wins over the recorded one; recorded ones stay otherwise.
   assert.deepEqual(mergeSlurmOptions(opts({ time: "1:00:00", cpus: 2, args: ["--mem=4G"] }), { cpus: 4, args: [] }), {
@@ -270,7 +273,9 @@ Deno.test("slurm output: squeue, scontrol, jobcomp, sacct, config and sbatch are
     ["6", 1, "6", "CANCELLED", "0:0", 2],
   ]);
 
-  const sa = parseSacct("12_3|15|COMPLETED|0:0|00:01:02|node1\n12_4|16|CANCELLED by 0|0:15|00:00:07|node2\n12_[5-9]|12|PENDING|0:0|00:00:00|None assigned\n");
+  const sa = parseSacct(
+    "12_3|15|COMPLETED|0:0|00:01:02|node1\n12_4|16|CANCELLED by 0|0:15|00:00:07|node2\n12_[5-9]|12|PENDING|0:0|00:00:00|None assigned\n",
+  );
   assert.deepEqual(sa.map((r) => [r.arrayJobId, r.taskId, r.jobId, r.state, r.elapsedS]), [
     ["12", 3, "15", "COMPLETED", 62],
     ["12", 4, "16", "CANCELLED by 0", 7],
@@ -280,7 +285,9 @@ Deno.test("slurm output: squeue, scontrol, jobcomp, sacct, config and sbatch are
   assert.equal(taskPhase("NODE_FAIL"), "ended");
   assert.equal(taskPhase("REQUEUED"), "queued");
 
-  const cfg = parseSlurmConfig("Configuration data as of x\nJobCompLoc              = /tmp/j.txt\nMinJobAge = 300 sec\n");
+  const cfg = parseSlurmConfig(
+    "Configuration data as of x\nJobCompLoc              = /tmp/j.txt\nMinJobAge = 300 sec\n",
+  );
   assert.equal(cfg.get("JobCompLoc"), "/tmp/j.txt");
   assert.equal(cfg.get("MinJobAge"), "300 sec");
 });
@@ -317,7 +324,10 @@ Deno.test("pool state: round trip through the file; a corrupt file is an error n
     st.jobs.push({ kind: "train", jobId: "12", tasks: [0, 2], script: "slurm/train.sbatch", submittedAt: "t" });
     await writePoolState(dir, st);
     assert.deepEqual(await readPoolState(dir), st);
-    await Deno.writeTextFile(`${dir}/pool-state.json`, JSON.stringify({ ...st, jobs: [{ ...st.jobs[0], jobId: "x" }] }));
+    await Deno.writeTextFile(
+      `${dir}/pool-state.json`,
+      JSON.stringify({ ...st, jobs: [{ ...st.jobs[0], jobId: "x" }] }),
+    );
     await assert.rejects(() => readPoolState(dir), /pool-state\.json: jobs\.0\.jobId: .*fix or delete the file/);
     await Deno.writeTextFile(`${dir}/pool-state.json`, "{");
     await assert.rejects(() => readPoolState(dir), /pool-state\.json is not valid JSON/);
@@ -335,9 +345,25 @@ Deno.test("resume planning: finished members are never resubmitted, queued ones 
 });
 
 Deno.test("member configs: the preset of the pool's profile with the member's seed, iterations and grid values", () => {
-  const gan = PoolSpec.parse({ dataset: "dsprites", model: "infogan", profile: "smoke", seeds: [4], grid: {}, iterations: 7 });
-  assert.deepEqual(memberConfig(gan, poolMembers(gan)[0]), { ...ganPreset("dsprites", "smoke", { model: "infogan", seed: 4 }), iterations: 7 });
-  const vae = PoolSpec.parse({ dataset: "dsprites", model: "factor-vae", profile: "cpu", seeds: [1], grid: { gamma: [10, 40] } });
+  const gan = PoolSpec.parse({
+    dataset: "dsprites",
+    model: "infogan",
+    profile: "smoke",
+    seeds: [4],
+    grid: {},
+    iterations: 7,
+  });
+  assert.deepEqual(memberConfig(gan, poolMembers(gan)[0]), {
+    ...ganPreset("dsprites", "smoke", { model: "infogan", seed: 4 }),
+    iterations: 7,
+  });
+  const vae = PoolSpec.parse({
+    dataset: "dsprites",
+    model: "factor-vae",
+    profile: "cpu",
+    seeds: [1],
+    grid: { gamma: [10, 40] },
+  });
   const [m10, m40] = poolMembers(vae);
   assert.deepEqual(memberConfig(vae, m40), { ...vaePreset("dsprites", "cpu", "factor-vae"), seed: 1, gamma: 40 });
   assert.equal(memberConfig(vae, m10).seed, 1);
@@ -379,9 +405,36 @@ Deno.test("follow: queued → running → done or failed by index with Slurm's r
     [],
   ];
   const slurm = fakeSlurm(polls, [
-    { arrayJobId: "20", taskId: 3, jobId: "23", state: "CANCELLED", exitCode: "0:15", elapsedS: 7, nodes: "node1", source: "scontrol" },
-    { arrayJobId: "20", taskId: 1, jobId: "21", state: "COMPLETED", exitCode: "0:0", elapsedS: 9, nodes: "node1", source: "jobcomp" },
-    { arrayJobId: "20", taskId: 2, jobId: "22", state: "COMPLETED", exitCode: "0:0", elapsedS: 9, nodes: "node1", source: "jobcomp" },
+    {
+      arrayJobId: "20",
+      taskId: 3,
+      jobId: "23",
+      state: "CANCELLED",
+      exitCode: "0:15",
+      elapsedS: 7,
+      nodes: "node1",
+      source: "scontrol",
+    },
+    {
+      arrayJobId: "20",
+      taskId: 1,
+      jobId: "21",
+      state: "COMPLETED",
+      exitCode: "0:0",
+      elapsedS: 9,
+      nodes: "node1",
+      source: "jobcomp",
+    },
+    {
+      arrayJobId: "20",
+      taskId: 2,
+      jobId: "22",
+      state: "COMPLETED",
+      exitCode: "0:0",
+      elapsedS: 9,
+      nodes: "node1",
+      source: "jobcomp",
+    },
   ]);
   const lines: string[] = [];
   let t = 0;

@@ -66,7 +66,11 @@ Deno.test("cells: the folder store writes each cell atomically, reloads them, sk
     };
     const a = await openFolderCellStore(pool, inputs);
     assert.equal(a.dir, `${pool}/cross-eval/${a.key}`);
-    await computeCells(models, new Rng(1), inputs.sizes, a.store, { rows: [0, 1], chunk: 64, meta: { backend: "cpu" } });
+    await computeCells(models, new Rng(1), inputs.sizes, a.store, {
+      rows: [0, 1],
+      chunk: 64,
+      meta: { backend: "cpu" },
+    });
     const files = [...Deno.readDirSync(`${a.dir}/cells`)].map((e) => e.name).sort();
     assert.equal(files.length, 8);
     assert.ok(files.every((f) => /^\d+-\d+\.json$/.test(f)), files.join(","));

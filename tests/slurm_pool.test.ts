@@ -17,6 +17,7 @@
  * Not root (and so no way to install Slurm or start its daemons): skipped, with a message saying how to run it.
  */
 import assert from "node:assert/strict";
+import { type Cluster, sh, startCluster } from "./slurm_cluster.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const dec = new TextDecoder();
@@ -27,140 +28,6 @@ if (!isRoot) {
     "slurm_pool: skipped: starting munged, slurmctld and slurmd needs root (run the tests as root, as CI does; it " +
       "installs slurm-wlm and munge with apt-get)",
   );
-}
-
-async function sh(cmd: string, args: string[], env?: Record<string, string>) {
-  const out = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-async function which(cmd: string): Promise<boolean> {
-  return (await sh("bash", ["-c", `command -v ${cmd}`])).code === 0;
-}
-
-/** Installs slurm-wlm and munge with apt when a daemon is missing (root only). */
-async function ensureSlurm(): Promise<void> {
-  const have = async () => (await which("slurmctld")) && (await which("slurmd")) && (await which("munged"));
-  if (await have()) return;
-  const install = () =>
-    sh("apt-get", [
-      "-o",
-      "DPkg::Lock::Timeout=900",
-      "install",
-      "-y",
-      "--no-install-recommends",
-      "slurm-wlm",
-      "munge",
-    ], { DEBIAN_FRONTEND: "noninteractive", PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" });
-  let r = await install();
-  if (r.code !== 0) {
-    await sh("apt-get", ["-o", "DPkg::Lock::Timeout=900", "update"]);
-    r = await install();
-  }
-  if (r.code !== 0 || !(await have())) {
-    throw new Error(`apt-get install slurm-wlm munge failed: ${(r.stderr || r.stdout).trim().split("\n").at(-1)}`);
-  }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-interface Cluster {
-  dir: string;
-  env: Record<string, string>;
-  jobcomp: string;
-  stop(): Promise<void>;
-}
-
-/** A one-node cluster in a temporary folder (platform-notes: "Browsers and clusters from Debian"). */
-async function startCluster(): Promise<Cluster> {
-  await ensureSlurm();
-  const dir = await Deno.makeTempDir({ prefix: "igcr_slurm_" });
-  for (const d of ["state", "spool", "log"]) await Deno.mkdir(`${dir}/${d}`);
-  const host = (await sh("hostname", ["-s"])).stdout.trim();
-  const cpus = Math.max(2, navigator.hardwareConcurrency);
-  const conf = `${dir}/slurm.conf`;
-  await Deno.writeTextFile(
-    conf,
-    [
-      "ClusterName=igcrtest",
-      `SlurmctldHost=${host}(127.0.0.1)`,
-      `SlurmctldPort=${freePort()}`,
-      `SlurmdPort=${freePort()}`,
-      "SlurmUser=root",
-      "SlurmdUser=root",
-      "AuthType=auth/munge",
-      "CredType=cred/munge",
-      `AuthInfo=socket=${dir}/munge.sock`,
-      `StateSaveLocation=${dir}/state`,
-      `SlurmdSpoolDir=${dir}/spool`,
-      `SlurmctldPidFile=${dir}/slurmctld.pid`,
-      `SlurmdPidFile=${dir}/slurmd.pid`,
-      `SlurmctldLogFile=${dir}/log/slurmctld.log`,
-      `SlurmdLogFile=${dir}/log/slurmd.log`,
-      "ProctrackType=proctrack/linuxproc",
-      "TaskPlugin=task/none",
-      "MpiDefault=none",
-      "ReturnToService=2",
-      "SelectType=select/cons_tres",
-      "SelectTypeParameters=CR_CPU",
-      "AccountingStorageType=accounting_storage/none",
-      "JobCompType=jobcomp/filetxt",
-      `JobCompLoc=${dir}/jobcomp.txt`,
-      "KillWait=5",
-      `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} State=UNKNOWN`,
-      "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
-      "",
-    ].join("\n"),
-  );
-  await Deno.writeFile(`${dir}/munge.key`, crypto.getRandomValues(new Uint8Array(1024)), { mode: 0o600 });
-  const env = { SLURM_CONF: conf };
-  const spawn = (cmd: string, args: string[]) =>
-    new Deno.Command(cmd, { args, env, stdin: "null", stdout: "null", stderr: "null" }).spawn();
-  const daemons: Deno.ChildProcess[] = [];
-  const stop = async () => {
-    await sh("scancel", ["--me"], env).catch(() => {});
-    for (const d of daemons.reverse()) {
-      try {
-        d.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await d.status;
-    }
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
-  try {
-    daemons.push(spawn("munged", [
-      "-F",
-      "--force",
-      `--socket=${dir}/munge.sock`,
-      `--key-file=${dir}/munge.key`,
-      `--pid-file=${dir}/munged.pid`,
-      `--log-file=${dir}/log/munged.log`,
-      `--seed-file=${dir}/munged.seed`,
-    ]));
-    for (let k = 0; k < 50 && !(await Deno.stat(`${dir}/munge.sock`).catch(() => null)); k++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    daemons.push(spawn("slurmctld", ["-D", "-f", conf]));
-    daemons.push(spawn("slurmd", ["-D", "-f", conf]));
-    for (let k = 0;; k++) {
-      const s = await sh("sinfo", ["-h", "-o", "%T"], env);
-      if (s.code === 0 && /^idle/m.test(s.stdout)) break;
-      if (k > 60) {
-        const log = await Deno.readTextFile(`${dir}/log/slurmctld.log`).catch(() => "");
-        throw new Error(`the test cluster did not come up: sinfo says "${s.stdout.trim() || s.stderr.trim()}"\n${log}`);
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { dir, env, jobcomp: `${dir}/jobcomp.txt`, stop };
 }
 
 /** Runs a toolkit CLI as the user would (the cluster's SLURM_CONF, deno for the tasks via DENO). */
@@ -177,7 +44,11 @@ function cli(cluster: Cluster, script: string, args: string[]) {
 async function run(cluster: Cluster, script: string, args: string[]) {
   const t0 = performance.now();
   const out = await cli(cluster, script, args).output();
-  return { code: out.code, text: dec.decode(out.stdout) + dec.decode(out.stderr), seconds: (performance.now() - t0) / 1000 };
+  return {
+    code: out.code,
+    text: dec.decode(out.stdout) + dec.decode(out.stderr),
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** Slurm's completion record: (array job, task) → state. */
@@ -231,88 +102,106 @@ Deno.test({
         }
       });
 
-      await t.step("select: ModelCentrality cells as a job array over row blocks, assembled and picked from", async () => {
-        const r = await run(cluster, "select.ts", [
-          ...["--pool", pool, "--method", "model-centrality", "--executor", "slurm", "--rows-per-task", "2"],
-          ...["--slurm-poll", "1", "--no-plots"],
-        ]);
-        assert.equal(r.code, 0, r.text);
-        assert.match(r.text, /9 of 9 cells were cached, 0 computed here/, "the matrix was assembled from the tasks' cells");
-        const state = await readJson(`${pool}/pool-state.json`);
-        const xe = state.jobs.find((j: { kind: string }) => j.kind === "cross-eval");
-        assert.deepEqual(xe.tasks, [0, 1]);
-        const record = await jobcomp(cluster);
-        assert.equal(record.get(`${xe.jobId}_0`), "COMPLETED");
-        assert.equal(record.get(`${xe.jobId}_1`), "COMPLETED");
-        assert.match(await Deno.readTextFile(`${pool}/logs/cross-eval-rows-2-2.log`), /SLURM_ARRAY_TASK_ID=1/);
-        const sel = await readJson(`${pool}/selection.json`);
-        const mc = sel.methods["model-centrality"];
-        assert.equal(mc.S.length, 3);
-        assert.ok(["s0", "s1", "s2"].includes(sel.members[mc.pick].name));
-      });
+      await t.step(
+        "select: ModelCentrality cells as a job array over row blocks, assembled and picked from",
+        async () => {
+          const r = await run(cluster, "select.ts", [
+            ...["--pool", pool, "--method", "model-centrality", "--executor", "slurm", "--rows-per-task", "2"],
+            ...["--slurm-poll", "1", "--no-plots"],
+          ]);
+          assert.equal(r.code, 0, r.text);
+          assert.match(
+            r.text,
+            /9 of 9 cells were cached, 0 computed here/,
+            "the matrix was assembled from the tasks' cells",
+          );
+          const state = await readJson(`${pool}/pool-state.json`);
+          const xe = state.jobs.find((j: { kind: string }) => j.kind === "cross-eval");
+          assert.deepEqual(xe.tasks, [0, 1]);
+          const record = await jobcomp(cluster);
+          assert.equal(record.get(`${xe.jobId}_0`), "COMPLETED");
+          assert.equal(record.get(`${xe.jobId}_1`), "COMPLETED");
+          assert.match(await Deno.readTextFile(`${pool}/logs/cross-eval-rows-2-2.log`), /SLURM_ARRAY_TASK_ID=1/);
+          const sel = await readJson(`${pool}/selection.json`);
+          const mc = sel.methods["model-centrality"];
+          assert.equal(mc.S.length, 3);
+          assert.ok(["s0", "s1", "s2"].includes(sel.members[mc.pick].name));
+        },
+      );
 
       const faults = `${work}/faults`;
-      await t.step("faults: a failing member is reported by index, a cancelled one resumes, nothing is trained twice", async () => {
-        const w = await run(cluster, "pool.ts", [
-          ...["--dataset", "dsprites", "--model", "infogan-cr", "--profile", "smoke", "--seeds", "3"],
-          ...["--iterations", "2", "--out", faults, "--executor", "slurm", "--no-submit"],
-        ]);
-        assert.equal(w.code, 0, w.text);
-        assert.equal((await readJson(`${faults}/pool-state.json`)).jobs.length, 0, "--no-submit submits nothing");
-        assert.match(await Deno.readTextFile(`${faults}/slurm/train.sbatch`), /^#SBATCH --array=0-2$/m);
-        // Member 1's config cannot train; member 2 runs longer, with a checkpoint after every iteration.
-        const c1 = await readJson(`${faults}/configs/s1.json`);
-        await Deno.writeTextFile(`${faults}/configs/s1.json`, JSON.stringify({ ...c1, batchSize: 0 }));
-        const c2 = await readJson(`${faults}/configs/s2.json`);
-        await Deno.writeTextFile(
-          `${faults}/configs/s2.json`,
-          JSON.stringify({ ...c2, iterations: 8, checkpointEvery: 1, sampleEvery: 100 }),
-        );
+      await t.step(
+        "faults: a failing member is reported by index, a cancelled one resumes, nothing is trained twice",
+        async () => {
+          const w = await run(cluster, "pool.ts", [
+            ...["--dataset", "dsprites", "--model", "infogan-cr", "--profile", "smoke", "--seeds", "3"],
+            ...["--iterations", "2", "--out", faults, "--executor", "slurm", "--no-submit"],
+          ]);
+          assert.equal(w.code, 0, w.text);
+          assert.equal((await readJson(`${faults}/pool-state.json`)).jobs.length, 0, "--no-submit submits nothing");
+          assert.match(await Deno.readTextFile(`${faults}/slurm/train.sbatch`), /^#SBATCH --array=0-2$/m);
+          // Member 1's config cannot train; member 2 runs longer, with a checkpoint after every iteration.
+          const c1 = await readJson(`${faults}/configs/s1.json`);
+          await Deno.writeTextFile(`${faults}/configs/s1.json`, JSON.stringify({ ...c1, batchSize: 0 }));
+          const c2 = await readJson(`${faults}/configs/s2.json`);
+          await Deno.writeTextFile(
+            `${faults}/configs/s2.json`,
+            JSON.stringify({ ...c2, iterations: 8, checkpointEvery: 1, sampleEvery: 100 }),
+          );
 
-        const child = cli(cluster, "pool.ts", ["--out", faults, "--resume", "--slurm-poll", "1"]).spawn();
-        const outP = child.output();
-        // scancel member 2 once it has a checkpoint and before it is done.
-        let cancelledAt: number | undefined;
-        for (let k = 0; k < 600 && cancelledAt === undefined; k++) {
-          const it = await checkpointIteration(`${faults}/s2`);
-          if (it !== undefined && it >= 1) {
-            const job = (await readJson(`${faults}/pool-state.json`)).jobs[0].jobId;
-            const s = await sh("scancel", [`${job}_2`], cluster.env);
-            assert.equal(s.code, 0, s.stderr);
-            cancelledAt = it;
-          } else await new Promise((r) => setTimeout(r, 250));
-        }
-        assert.ok(cancelledAt !== undefined && cancelledAt < 8, `member 2 was cancelled mid-training (${cancelledAt})`);
-        const first = await outP;
-        const text1 = dec.decode(first.stdout) + dec.decode(first.stderr);
-        assert.equal(first.code, 1, text1);
-        assert.match(text1, new RegExp(`member 1 \\(s1\\): FAILED, exit 1:0.*; log ${faults}/logs/s1\\.log`));
-        assert.match(text1, new RegExp(`member 2 \\(s2\\): CANCELLED.*; log ${faults}/logs/s2\\.log`));
-        assert.match(text1, /member 0 \(s0\): done/);
-        assert.match(await Deno.readTextFile(`${faults}/logs/s1.log`), /batchSize/, "the log says why");
-        const s2Partial = await checkpointIteration(`${faults}/s2`);
-        assert.ok(s2Partial !== undefined && s2Partial < 8, `a partial checkpoint survives the cancel (${s2Partial})`);
+          const child = cli(cluster, "pool.ts", ["--out", faults, "--resume", "--slurm-poll", "1"]).spawn();
+          const outP = child.output();
+          // scancel member 2 once it has a checkpoint and before it is done.
+          let cancelledAt: number | undefined;
+          for (let k = 0; k < 600 && cancelledAt === undefined; k++) {
+            const it = await checkpointIteration(`${faults}/s2`);
+            if (it !== undefined && it >= 1) {
+              const job = (await readJson(`${faults}/pool-state.json`)).jobs[0].jobId;
+              const s = await sh("scancel", [`${job}_2`], cluster.env);
+              assert.equal(s.code, 0, s.stderr);
+              cancelledAt = it;
+            } else await new Promise((r) => setTimeout(r, 250));
+          }
+          assert.ok(
+            cancelledAt !== undefined && cancelledAt < 8,
+            `member 2 was cancelled mid-training (${cancelledAt})`,
+          );
+          const first = await outP;
+          const text1 = dec.decode(first.stdout) + dec.decode(first.stderr);
+          assert.equal(first.code, 1, text1);
+          assert.match(text1, new RegExp(`member 1 \\(s1\\): FAILED, exit 1:0.*; log ${faults}/logs/s1\\.log`));
+          assert.match(text1, new RegExp(`member 2 \\(s2\\): CANCELLED.*; log ${faults}/logs/s2\\.log`));
+          assert.match(text1, /member 0 \(s0\): done/);
+          assert.match(await Deno.readTextFile(`${faults}/logs/s1.log`), /batchSize/, "the log says why");
+          const s2Partial = await checkpointIteration(`${faults}/s2`);
+          assert.ok(
+            s2Partial !== undefined && s2Partial < 8,
+            `a partial checkpoint survives the cancel (${s2Partial})`,
+          );
 
-        const second = await run(cluster, "pool.ts", ["--out", faults, "--resume", "--slurm-poll", "1"]);
-        assert.equal(second.code, 1, second.text); // member 1 still fails: it is reported again
-        assert.match(second.text, /1 finished, 0 still in Slurm's queue, 2 to submit/);
-        assert.match(second.text, /submitted job \d+ \(--array=1-2\)/);
-        assert.match(second.text, /member 2 \(s2\): done/);
-        assert.equal(await checkpointIteration(`${faults}/s2`), 8, "the cancelled member ends with the full count");
+          const second = await run(cluster, "pool.ts", ["--out", faults, "--resume", "--slurm-poll", "1"]);
+          assert.equal(second.code, 1, second.text); // member 1 still fails: it is reported again
+          assert.match(second.text, /1 finished, 0 still in Slurm's queue, 2 to submit/);
+          assert.match(second.text, /submitted job \d+ \(--array=1-2\)/);
+          assert.match(second.text, /member 2 \(s2\): done/);
+          assert.equal(await checkpointIteration(`${faults}/s2`), 8, "the cancelled member ends with the full count");
 
-        // Nothing trained twice: member 0 ran in one task only; member 2's second task resumed from its checkpoint,
-        // and its log.jsonl holds each iteration once.
-        assert.equal(headers(await Deno.readTextFile(`${faults}/logs/s0.log`)).length, 1);
-        assert.equal(await checkpointIteration(`${faults}/s0`), 2);
-        const log2 = await Deno.readTextFile(`${faults}/logs/s2.log`);
-        assert.equal(headers(log2).length, 2);
-        const secondRun = log2.slice(log2.lastIndexOf(headers(log2)[1]));
-        assert.match(secondRun, /task train --config \S+ --out \S+ --resume/);
-        const firstIteration = Number(/ (\d+)\/8 \(/.exec(secondRun)?.[1]);
-        assert.ok(firstIteration >= 2 && firstIteration <= s2Partial! + 1, `resumed at ${firstIteration}`);
-        const iters = (await Deno.readTextFile(`${faults}/s2/log.jsonl`)).trim().split("\n").map((l) => JSON.parse(l).iter);
-        assert.deepEqual(iters, [1, 2, 3, 4, 5, 6, 7, 8]);
-      });
+          // Nothing trained twice: member 0 ran in one task only; member 2's second task resumed from its checkpoint,
+          // and its log.jsonl holds each iteration once.
+          assert.equal(headers(await Deno.readTextFile(`${faults}/logs/s0.log`)).length, 1);
+          assert.equal(await checkpointIteration(`${faults}/s0`), 2);
+          const log2 = await Deno.readTextFile(`${faults}/logs/s2.log`);
+          assert.equal(headers(log2).length, 2);
+          const secondRun = log2.slice(log2.lastIndexOf(headers(log2)[1]));
+          assert.match(secondRun, /task train --config \S+ --out \S+ --resume/);
+          const firstIteration = Number(/ (\d+)\/8 \(/.exec(secondRun)?.[1]);
+          assert.ok(firstIteration >= 2 && firstIteration <= s2Partial! + 1, `resumed at ${firstIteration}`);
+          const iters = (await Deno.readTextFile(`${faults}/s2/log.jsonl`)).trim().split("\n").map((l) =>
+            JSON.parse(l).iter
+          );
+          assert.deepEqual(iters, [1, 2, 3, 4, 5, 6, 7, 8]);
+        },
+      );
     } finally {
       await cluster.stop();
       await Deno.remove(work, { recursive: true }).catch(() => {});
