@@ -148,9 +148,9 @@ async function main(): Promise<number> {
     });
   }
   const members = poolMembers(spec);
-  if (!flags.resume) await writePoolManifest(poolDir, { spec, members });
-  await Deno.mkdir(`${poolDir}/logs`, { recursive: true });
-
+  const writeManifest = async () => {
+    if (!flags.resume) await writePoolManifest(poolDir, { spec, members });
+  };
   const state = await readPoolState(poolDir);
   const executor = flags.executor ?? state?.executor ?? "local";
   const slurmGiven = slurmFlagsGiven(flags);
@@ -170,6 +170,7 @@ async function main(): Promise<number> {
       client: slurmClient(),
       submit: !flags["no-submit"],
       keepConfigs: flags.resume,
+      beforeWrite: writeManifest,
       backend: flags.backend,
       pollMs: slurmPollMs(flags),
     });
@@ -179,6 +180,8 @@ async function main(): Promise<number> {
     throw new Error(`pool: ${slurmGiven.length ? "--" + slurmGiven[0] : "--no-submit"} needs --executor slurm`);
   }
   const parallel = flags.parallel ?? 2;
+  await writeManifest();
+  await Deno.mkdir(`${poolDir}/logs`, { recursive: true });
 
   const jobs: Job[] = [];
   for (const member of members) {

@@ -470,3 +470,77 @@ Deno.test("follow: queued → running → done or failed by index with Slurm's r
     "pool: 1 queued, 2 running, 3 done, 0 failed; 1m20s elapsed",
   );
 });
+
+async function poolCli(args: string[]): Promise<{ code: number; text: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../cli/pool.ts", import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: out.code, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("pool CLI: --executor slurm --no-submit writes configs, script and state without Slurm; flags are checked", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pool_slurm_cli_" });
+  try {
+    const base = [
+      "--dataset",
+      "dsprites",
+      "--model",
+      "infogan-cr",
+      "--profile",
+      "smoke",
+      "--seeds",
+      "2",
+      "--out",
+      root,
+    ];
+    const w = await poolCli([
+      ...base,
+      ...["--iterations", "3", "--executor", "slurm", "--no-submit", "--slurm-time", "1:00:00"],
+      ...["--slurm-arg=--mem=2G", "--slurm-max-running", "1", "--evaluate"],
+    ]);
+    assert.equal(w.code, 0, w.text);
+    const script = await Deno.readTextFile(`${root}/slurm/train.sbatch`);
+    assert.match(script, /^#SBATCH --array=0-1%1$/m);
+    assert.match(script, /^#SBATCH --time=1:00:00$/m);
+    assert.match(script, /^#SBATCH --mem=2G$/m);
+    const cfg = JSON.parse(await Deno.readTextFile(`${root}/configs/s1.json`));
+    assert.deepEqual([cfg.seed, cfg.iterations, cfg.profile], [1, 3, "smoke"]);
+    const state = JSON.parse(await Deno.readTextFile(`${root}/pool-state.json`));
+    assert.deepEqual([state.executor, state.evaluate, state.slurm.maxRunning, state.jobs], ["slurm", true, 1, []]);
+
+    // Other flags for the same folder would silently change a member: refused, naming the file.
+    const clash = await poolCli([...base, "--iterations", "5", "--executor", "slurm", "--no-submit"]);
+    assert.equal(clash.code, 2);
+    assert.match(clash.text, /configs\/s0\.json differs from the config these flags give/);
+    // --resume takes the pool from pool.json and the executor and options from the state file; flags given now win.
+    const resumed = await poolCli(["--out", root, "--resume", "--no-submit", "--slurm-time", "2:00:00"]);
+    assert.equal(resumed.code, 0, resumed.text);
+    assert.match(await Deno.readTextFile(`${root}/slurm/train.sbatch`), /^#SBATCH --time=2:00:00\n#SBATCH --mem=2G$/m);
+    assert.match(await Deno.readTextFile(`${root}/slurm/train.sbatch`), /task evaluate/, "--evaluate is remembered");
+    // The local executor resumes from pool.json too.
+    const local = await poolCli(["--out", root, "--resume", "--executor", "local", "--dry-run"]);
+    assert.equal(local.code, 0, local.text);
+    assert.match(local.text, /would run: deno task train .*--seed 1 --out \S+\/s1 --iterations 3\n/);
+
+    for (
+      const [args, msg] of [
+        [["--out", root, "--resume", "--seeds", "3"], /--resume reads the pool from .*pool\.json; drop --seeds/],
+        [[...base.slice(0, -1), `${root}/fresh`, "--slurm-time", "1:00"], /--slurm-time needs --executor slurm/],
+        [[...base, "--executor", "slurm", "--parallel", "2"], /--parallel is for the local executor/],
+        [[...base, "--executor", "slurm", "--slurm-time", "soon"], /--slurm-time "soon": /],
+        [["--out", `${root}/none`, "--resume"], /none\/pool\.json does not exist/],
+        [["--out", root], /--dataset, --model, --profile, --seeds required/],
+      ] as [string[], RegExp][]
+    ) {
+      const r = await poolCli(args);
+      assert.notEqual(r.code, 0, args.join(" "));
+      assert.match(r.text, msg);
+      assert.equal(r.text.trim().split("\n").filter((l) => !l.startsWith("Task")).length, 1, `one line: ${r.text}`);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -63,6 +63,8 @@ export interface SlurmPoolOptions {
   submit: boolean;
   /** Keep member configs already in POOL/configs (a resumed pool, or configs edited by hand); else they must match. */
   keepConfigs: boolean;
+  /** Called once the member configs are known to fit (cli/pool.ts writes pool.json there, not before). */
+  beforeWrite?: () => Promise<void>;
   backend?: string;
   pollMs?: number;
   print?: (line: string) => void;
@@ -76,19 +78,28 @@ export interface SlurmPoolResult {
   follow?: FollowResult;
 }
 
-/** Writes POOL/configs/<member>.json for every member; an existing file that differs is kept only with keepConfigs. */
-async function writeMemberConfigs(poolDir: string, spec: PoolSpec, members: PoolMember[], keep: boolean) {
+/**
+ * Writes POOL/configs/<member>.json for every member; an existing file that differs is kept only with keepConfigs.
+ * Every file is checked before any is written, so a refused run changes nothing.
+ */
+async function writeMemberConfigs(
+  poolDir: string,
+  spec: PoolSpec,
+  members: PoolMember[],
+  keep: boolean,
+  beforeWrite?: () => Promise<void>,
+) {
+  const todo: [string, string][] = [];
   for (const m of members) {
     const path = memberConfigPath(poolDir, m.name);
-    const cfg = memberConfig(spec, m);
-    const text = JSON.stringify(cfg, null, 2) + "\n";
+    const text = JSON.stringify(memberConfig(spec, m), null, 2) + "\n";
     let existing: string | null = null;
     try {
       existing = await Deno.readTextFile(path);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
-    if (existing === null) await writeTextAtomic(path, text);
+    if (existing === null) todo.push([path, text]);
     else if (existing !== text && !keep) {
       throw new Error(
         `${path} differs from the config these flags give (edited by hand, or other flags?): ` +
@@ -96,6 +107,8 @@ async function writeMemberConfigs(poolDir: string, spec: PoolSpec, members: Pool
       );
     }
   }
+  await beforeWrite?.();
+  for (const [path, text] of todo) await writeTextAtomic(path, text);
 }
 
 async function recordJob(poolDir: string, state: PoolState, job: SubmittedJob): Promise<void> {
@@ -111,8 +124,8 @@ async function recordJob(poolDir: string, state: PoolState, job: SubmittedJob): 
 export async function runPoolOnSlurm(o: SlurmPoolOptions): Promise<SlurmPoolResult> {
   const print = o.print ?? ((l: string) => console.log(l));
   const pool = resolve(o.poolDir);
+  await writeMemberConfigs(pool, o.spec, o.members, o.keepConfigs, o.beforeWrite);
   await Deno.mkdir(`${pool}/logs`, { recursive: true });
-  await writeMemberConfigs(pool, o.spec, o.members, o.keepConfigs);
   const script = `${pool}/${TRAIN_SCRIPT}`;
   await writeTextAtomic(
     script,
