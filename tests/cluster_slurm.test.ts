@@ -28,10 +28,11 @@ import {
   parsePoolState,
   planResume,
   readPoolState,
+  type SubmittedJob,
   writePoolState,
 } from "../lib/cluster/pool_state.ts";
 import { followArray } from "../lib/cluster/follow.ts";
-import { mergeSlurmOptions } from "../lib/cluster/slurm_pool.ts";
+import { mergeSlurmOptions, runPoolOnSlurm } from "../lib/cluster/slurm_pool.ts";
 import { slurmFlagsGiven, slurmOptionsFromFlags } from "../lib/cluster/slurm_flags.ts";
 import { formatPoolProgress, memberConfig, poolMembers, PoolSpec } from "../lib/selection/pool.ts";
 import { presetFor as ganPreset } from "../lib/config/gan.ts";
@@ -540,6 +541,94 @@ Deno.test("pool CLI: --executor slurm --no-submit writes configs, script and sta
       assert.match(r.text, msg);
       assert.equal(r.text.trim().split("\n").filter((l) => !l.startsWith("Task")).length, 1, `one line: ${r.text}`);
     }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("runPoolOnSlurm: submits only what is neither finished nor queued, adopts a hand-submitted job, reports by index", async () => {
+  const root = await Deno.makeTempDir({ prefix: "pool_orchestrate_" });
+  try {
+    const spec = PoolSpec.parse({
+      dataset: "dsprites",
+      model: "infogan-cr",
+      profile: "smoke",
+      seeds: [0, 1, 2],
+      grid: {},
+    });
+    const members = poolMembers(spec);
+    // Member 0 is finished on disk (checkpoint at the config's iteration count, metrics.json).
+    const cfg = memberConfig(spec, members[0]);
+    await Deno.mkdir(`${root}/s0/checkpoint`, { recursive: true });
+    await Deno.writeTextFile(`${root}/s0/config.json`, JSON.stringify(cfg));
+    await Deno.writeTextFile(
+      `${root}/s0/checkpoint/state.json`,
+      JSON.stringify({ state: { iteration: cfg.iterations } }),
+    );
+    await Deno.writeTextFile(`${root}/s0/metrics.json`, "{}");
+    const script = `${root}/slurm/train.sbatch`;
+    const submitted: string[] = [];
+    let polls = 0;
+    const hand: QueueEntry = { ...entry(1, "RUNNING", "50"), command: script };
+    const client: SlurmClient = {
+      submit: (s, array) => {
+        assert.equal(s, script);
+        submitted.push(array!);
+        return Promise.resolve("51");
+      },
+      // Poll 0 is the plan; 1 and 2 the follow loop; then both tasks are gone.
+      queue: () => Promise.resolve(polls++ < 3 ? [hand, ...(submitted.length ? [entry(2, "PENDING", "51")] : [])] : []),
+      ended: () =>
+        Promise.resolve([
+          {
+            arrayJobId: "50",
+            taskId: 1,
+            jobId: "50",
+            state: "NODE_FAIL",
+            exitCode: "0:0",
+            elapsedS: 3,
+            nodes: "n1",
+            source: "scontrol",
+          },
+          {
+            arrayJobId: "51",
+            taskId: 2,
+            jobId: "52",
+            state: "FAILED",
+            exitCode: "1:0",
+            elapsedS: 2,
+            nodes: "n2",
+            source: "jobcomp",
+          },
+        ]),
+      cancel: () => Promise.resolve(),
+    };
+    const lines: string[] = [];
+    const r = await runPoolOnSlurm({
+      poolDir: root,
+      spec,
+      members,
+      evaluate: true,
+      slurm: opts(),
+      client,
+      submit: true,
+      keepConfigs: false,
+      pollMs: 1,
+      print: (l) => lines.push(l),
+    });
+    const text = lines.join("\n");
+    assert.deepEqual(submitted, ["2"], text);
+    assert.equal(r.exitCode, 1);
+    assert.match(text, /1 finished, 1 still in Slurm's queue, 1 to submit/);
+    assert.match(text, /found job 50 running .*train\.sbatch \(submitted by hand\?\)/);
+    assert.match(text, new RegExp(`member 1 \\(s1\\): NODE_FAIL, exit 0:0, after 3s on n1; log ${root}/logs/s1\\.log`));
+    assert.match(text, new RegExp(`member 2 \\(s2\\): FAILED, exit 1:0, after 2s on n2; log ${root}/logs/s2\\.log`));
+    const state = JSON.parse(await Deno.readTextFile(`${root}/pool-state.json`));
+    assert.deepEqual(state.jobs.map((j: SubmittedJob) => [j.jobId, j.tasks, j.adopted ?? false]), [
+      ["51", [2], false],
+      ["50", [1], true],
+    ]);
+    assert.ok(await Deno.stat(`${root}/configs/s2.json`));
   } finally {
     await Deno.remove(root, { recursive: true });
   }
