@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   arraySpec,
+  type CommandRunner,
   parseArraySpec,
   parseJobcompFile,
   parseSacct,
@@ -17,6 +18,7 @@ import {
   parseSqueue,
   type QueueEntry,
   type SlurmClient,
+  slurmClient,
   SlurmOptions,
   taskPhase,
   type TaskRecord,
@@ -631,5 +633,61 @@ Deno.test("runPoolOnSlurm: submits only what is neither finished nor queued, ado
     assert.ok(await Deno.stat(`${root}/configs/s2.json`));
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("slurmClient: the commands it runs and how it reads them (fake runner)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "slurm_client_" });
+  try {
+    await Deno.writeTextFile(`${dir}/jobcomp.txt`, JOBCOMP);
+    const calls: string[] = [];
+    let accounting = "accounting_storage/none";
+    const runner: CommandRunner = (cmd, args) => {
+      calls.push([cmd, ...args].join(" "));
+      const ok = (stdout: string) => Promise.resolve({ code: 0, stdout, stderr: "" });
+      if (cmd === "sbatch") return ok("99\n");
+      if (cmd === "squeue" && args.includes("--me")) {
+        return Promise.resolve({ code: 1, stdout: "", stderr: "squeue: unrecognized option '--me'" });
+      }
+      if (cmd === "id") return ok("alice\n");
+      if (cmd === "squeue") return ok(SQUEUE);
+      if (cmd === "scontrol" && args[0] === "show") {
+        return ok(
+          `AccountingStorageType   = ${accounting}\nJobCompType = jobcomp/filetxt\nJobCompLoc = ${dir}/jobcomp.txt\n`,
+        );
+      }
+      if (cmd === "scontrol") {
+        return args.at(-1) === "6"
+          ? ok(SCONTROL)
+          : Promise.resolve({ code: 1, stdout: "", stderr: "Invalid job id specified" });
+      }
+      if (cmd === "sacct") return ok("1_2|4|OUT_OF_MEMORY|0:125|00:00:07|vm\n");
+      if (cmd === "scancel") return ok("");
+      throw new Error(`unexpected ${cmd}`);
+    };
+    const c = slurmClient(runner);
+    assert.equal(await c.submit("/p/slurm/train.sbatch", "1,3%2"), "99");
+    assert.equal(calls[0], "sbatch --parsable --array=1,3%2 /p/slurm/train.sbatch");
+    // By job id, or by script (a job submitted by hand); others' jobs are left out. Old Slurm: -u instead of --me.
+    assert.deepEqual((await c.queue(["8"])).map((e) => e.taskId), [0, 2]);
+    assert.deepEqual((await c.queue([], "/tmp/p/slurm/train.sbatch")).map((e) => e.taskId), [0, 2]);
+    assert.deepEqual(await c.queue(["77"], "/elsewhere.sbatch"), []);
+    assert.ok(calls.includes("squeue -h -r -u alice -o %F|%K|%A|%T|%M|%R|%o"));
+    // Ended: scontrol (job 6), the jobcomp file (jobs 1 and 6); sacct only where accounting is on.
+    const ended = await c.ended(["1", "6"]);
+    assert.deepEqual(ended.map((r) => `${r.source}:${r.arrayJobId}_${r.taskId}:${r.state}`), [
+      "scontrol:6_1:CANCELLED",
+      "scontrol:6_0:COMPLETED",
+      "jobcomp:1_2:FAILED",
+      "jobcomp:6_1:CANCELLED",
+    ]);
+    assert.ok(!calls.some((l) => l.startsWith("sacct")));
+    accounting = "accounting_storage/slurmdbd";
+    const withSacct = await slurmClient(runner).ended(["1"]);
+    assert.deepEqual(withSacct.map((r) => `${r.source}:${r.state}`), ["sacct:OUT_OF_MEMORY", "jobcomp:FAILED"]);
+    await c.cancel("12", [3, 4]);
+    assert.equal(calls.at(-1), "scancel 12_[3-4]");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -335,7 +335,12 @@ export function slurmClient(run: CommandRunner = runCommand): SlurmClient {
       return parseSbatchOutput(r.stdout);
     },
     async queue(jobIds, script) {
-      const r = await run("squeue", ["-h", "-r", "--me", "-o", SQUEUE_FORMAT]);
+      let r = await run("squeue", ["-h", "-r", "--me", "-o", SQUEUE_FORMAT]);
+      if (r.code !== 0 && /unrecognized option|invalid option/i.test(r.stderr)) {
+        // Slurm before 20.11 has no --me.
+        const user = (await run("id", ["-un"])).stdout.trim();
+        r = await run("squeue", ["-h", "-r", "-u", user, "-o", SQUEUE_FORMAT]);
+      }
       if (r.code !== 0) throw new Error(`squeue failed: ${(r.stderr || r.stdout).trim()}`);
       const ids = new Set(jobIds);
       return parseSqueue(r.stdout).filter((e) =>
