@@ -9,6 +9,7 @@
  * gets a few more polls first, for shared file systems that show another node's writes late.
  */
 import { formatPoolProgress, type PoolCounts } from "../selection/pool.ts";
+import { formatDuration } from "../train/progress.ts";
 import { describeRecord, type QueueEntry, type SlurmClient } from "./slurm.ts";
 import { endRecordFor } from "./pool_state.ts";
 
@@ -127,7 +128,7 @@ export async function followArray(opts: FollowOptions): Promise<FollowResult> {
         phase.set(u.index, "done");
         changed = true;
         const secs = ran.get(u.index);
-        print(`${u.label}: done${secs !== undefined && Number.isFinite(secs) ? ` (ran ${Math.round(secs)}s)` : ""}`);
+        print(`${u.label}: done${secs !== undefined && Number.isFinite(secs) ? ` (ran ${formatDuration(secs)})` : ""}`);
         continue;
       }
       endedRecords ??= await opts.slurm.ended(jobOrder);

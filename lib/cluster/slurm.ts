@@ -8,6 +8,7 @@
  * run a command and hand its output to a parser.
  */
 import { z } from "zod";
+import { formatDuration } from "../train/progress.ts";
 
 /** Resources and pass-through options of a job array (`--slurm-*` flags of `deno task pool` / `select`). */
 export const SlurmOptions = z.object({
@@ -283,7 +284,7 @@ export function parseSlurmConfig(text: string): Map<string, string> {
 
 /** "CANCELLED, exit 0:15, after 12s on node1" — a task's end in words, for failure reports. */
 export function describeRecord(r: TaskRecord): string {
-  const secs = Number.isFinite(r.elapsedS) ? `, after ${Math.round(r.elapsedS)}s` : "";
+  const secs = Number.isFinite(r.elapsedS) ? `, after ${formatDuration(r.elapsedS)}` : "";
   return `${r.state}, exit ${r.exitCode}${secs}${r.nodes && r.nodes !== "(null)" ? ` on ${r.nodes}` : ""}`;
 }
 
