@@ -1,9 +1,6 @@
 /**
  * `deno task pool --dataset dsprites --model infogan-cr --profile cpu --seeds 8 --out runs/pool-name
  *   [--parallel 2] [--seed-start 0] [--iterations N] [--grid flag=v1,v2] [--evaluate] [--dry-run]`
- * `deno task pool ... --executor slurm [--slurm-partition P] [--slurm-time 4:00:00] [--slurm-cpus 4] [--slurm-gpus 1]
- *   [--slurm-arg --mem=8G ...] [--slurm-max-running K] [--no-submit]`
- * `deno task pool --out runs/pool-name --resume [--executor slurm] [--slurm-...]`
  *
  * Trains a pool of models for model selection (seeds × a small hyperparameter grid, see lib/selection/pool.ts) by
  * running `deno task train ...` subprocesses, `--parallel` at a time (default 2, so both cores of a 2-vCPU machine stay
@@ -19,9 +16,10 @@
  * recorded in POOL/pool-state.json, and the array is followed with the same progress line. `--resume` takes the pool's
  * definition from POOL/pool.json (and its executor and Slurm options from the state file) and runs what is missing.
  */
-import { parseArgs } from "node:util";
-import { runDenoLogged } from "../lib/io/subprocess.ts";
 import { z } from "zod";
+import { defineCommand, type Flags, UsageError } from "../lib/cli/command.ts";
+import { backendFlag } from "../lib/config/backend.ts";
+import { runDenoLogged } from "../lib/io/subprocess.ts";
 import {
   formatPoolProgress,
   memberStatus,
@@ -36,33 +34,107 @@ import {
 import { slurmClient } from "../lib/cluster/slurm.ts";
 import { readPoolState } from "../lib/cluster/pool_state.ts";
 import { mergeSlurmOptions, runPoolOnSlurm } from "../lib/cluster/slurm_pool.ts";
-import {
-  slurmFlagOptions,
-  SlurmFlags,
-  slurmFlagsGiven,
-  slurmOptionsFromFlags,
-  slurmPollMs,
-} from "../lib/cluster/slurm_flags.ts";
+import { checkSlurmFlags, slurmFlags, slurmOptionsFromFlags, slurmPollMs } from "../lib/cluster/slurm_flags.ts";
 
-/** Flags that define the pool: required for a new pool, taken from pool.json with --resume. */
+/** Flags that define the pool: required for a new pool, read from pool.json with --resume. */
 const SPEC_FLAGS = ["dataset", "model", "profile", "seeds", "seed-start", "iterations", "grid"] as const;
 
-const Flags = z.object({
-  dataset: z.enum(["dsprites", "teapots", "celeba"]).optional(),
-  model: z.enum(POOL_MODELS).optional(),
-  profile: z.enum(["smoke", "cpu", "paper"]).optional(),
-  seeds: z.coerce.number().int().min(1).optional(),
-  "seed-start": z.coerce.number().int().optional(),
-  out: z.string().min(1),
-  parallel: z.coerce.number().int().min(1).max(16).optional(),
-  iterations: z.coerce.number().int().positive().optional(),
-  grid: z.array(z.string()).optional(),
-  evaluate: z.boolean().default(false),
-  "dry-run": z.boolean().default(false),
-  resume: z.boolean().default(false),
-  executor: z.enum(["local", "slurm"]).optional(),
-  "no-submit": z.boolean().default(false),
-}).extend(SlurmFlags.shape).strict();
+export const command = defineCommand({
+  name: "pool",
+  summary: "trains a pool of models for model selection (seeds × a small grid), resumable",
+  flags: {
+    dataset: {
+      type: "string",
+      schema: z.enum(["dsprites", "teapots", "celeba"]),
+      inUsage: true,
+      doc: "the dataset (required unless --resume)",
+    },
+    model: {
+      type: "string",
+      schema: z.enum(POOL_MODELS),
+      inUsage: true,
+      placeholder: "MODEL",
+      doc: "the members' model (required unless --resume)",
+    },
+    profile: {
+      type: "string",
+      schema: z.enum(["smoke", "cpu", "paper"]),
+      inUsage: true,
+      doc: "the preset's size (required unless --resume)",
+    },
+    seeds: {
+      type: "number",
+      schema: z.number().int().min(1),
+      inUsage: true,
+      doc: "how many seeds (required unless --resume)",
+    },
+    out: {
+      type: "string",
+      schema: z.string().min(1),
+      required: true,
+      placeholder: "runs/POOL",
+      doc: "the pool folder",
+    },
+    "seed-start": { type: "number", schema: z.number().int(), default: 0, doc: "the first seed" },
+    parallel: {
+      type: "number",
+      schema: z.number().int().min(1).max(16),
+      default: 2,
+      doc: "members trained at a time (each gets cores / N wasm threads)",
+    },
+    iterations: {
+      type: "number",
+      schema: z.number().int().positive(),
+      defaultDoc: "the profile's",
+      doc: "training length of each member",
+    },
+    grid: {
+      type: "list",
+      split: false,
+      schema: z.array(z.string().regex(/^[a-z][a-z0-9-]*=.+$/, "expected flag=value1,value2 (e.g. gamma=1,10,20,40)")),
+      default: [],
+      placeholder: "flag=v1,v2",
+      doc: "crosses the seeds with values of a `deno task train` flag",
+    },
+    evaluate: { type: "boolean", doc: "then score members lacking metrics.json (FactorVAE, infogan-cr protocol)" },
+    "dry-run": { type: "boolean", doc: "print the members and the commands, train nothing" },
+    resume: {
+      type: "boolean",
+      inUsage: true,
+      doc: "continue the pool in --out: its definition from pool.json, executor and Slurm options from its state file",
+    },
+    backend: backendFlag,
+    ...slurmFlags,
+  },
+  examples: [
+    "deno task pool --dataset dsprites --model infogan-cr --profile cpu --seeds 8 --out runs/pool-dsprites --evaluate",
+    "deno task pool --dataset dsprites --model factor-vae --profile cpu --seeds 2 --grid gamma=1,10,20,40 " +
+    "--out runs/pool-fvae",
+    "deno task pool --dataset dsprites --model infogan-cr --profile paper --seeds 10 --out /shared/pools/igcr " +
+    "--evaluate --executor slurm --slurm-partition gpu --slurm-gpus 1 --slurm-time 24:00:00 --slurm-max-running 5",
+    "deno task pool --out /shared/pools/igcr --resume",
+  ],
+  check(flags, given) {
+    if (flags.resume) {
+      const spec = SPEC_FLAGS.filter((k) => given.has(k));
+      if (spec.length) {
+        throw new UsageError(`--resume reads the pool from ${flags.out}/pool.json; drop ${spec.map((k) => "--" + k)}`);
+      }
+    } else {
+      const missing = (["dataset", "model", "profile", "seeds"] as const).filter((k) => flags[k] === undefined);
+      if (missing.length) {
+        throw new UsageError(`${missing.map((k) => "--" + k).join(", ")} required (or --resume to continue a pool)`);
+      }
+    }
+    checkSlurmFlags(flags.executor, given);
+    if (flags.executor === "slurm" && given.has("parallel")) {
+      throw new UsageError("--parallel is for the local executor; cap a Slurm array with --slurm-max-running K");
+    }
+    if (flags.executor === "slurm" && flags["dry-run"]) {
+      throw new UsageError("--dry-run is for the local executor; --no-submit writes the Slurm script only");
+    }
+  },
+});
 
 /** `--grid key=v1,v2` → { key: [v1, v2] } (numbers where they parse). */
 export function parseGrid(items: string[]): Record<string, (number | string)[]> {
@@ -75,66 +147,19 @@ export function parseGrid(items: string[]): Record<string, (number | string)[]> 
   return grid;
 }
 
-function parseFlags(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      dataset: { type: "string" },
-      model: { type: "string" },
-      profile: { type: "string" },
-      seeds: { type: "string" },
-      "seed-start": { type: "string" },
-      out: { type: "string" },
-      parallel: { type: "string" },
-      iterations: { type: "string" },
-      grid: { type: "string", multiple: true },
-      evaluate: { type: "boolean" },
-      "dry-run": { type: "boolean" },
-      backend: { type: "string" },
-      resume: { type: "boolean" },
-      executor: { type: "string" },
-      "no-submit": { type: "boolean" },
-      ...slurmFlagOptions,
-    },
-    strict: true,
-  });
-  const { backend: _backend, ...rest } = values;
-  const r = Flags.safeParse(rest);
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ");
-    throw new Error(`pool: ${msg}`);
-  }
-  const f = r.data;
-  if (f.resume) {
-    const given = SPEC_FLAGS.filter((k) => f[k] !== undefined);
-    if (given.length) {
-      throw new Error(
-        `pool: --resume reads the pool from ${f.out}/pool.json; drop ${given.map((k) => "--" + k).join(", ")}`,
-      );
-    }
-  } else {
-    const missing = (["dataset", "model", "profile", "seeds"] as const).filter((k) => f[k] === undefined);
-    if (missing.length) {
-      throw new Error(`pool: ${missing.map((k) => "--" + k).join(", ")} required (or --resume to continue a pool)`);
-    }
-  }
-  return { ...f, backend: values.backend };
-}
-
 interface Job {
   member: PoolMember;
   dir: string;
   resume: boolean;
 }
 
-async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args);
+async function main(flags: Flags<typeof command.flags>, given: ReadonlySet<string>): Promise<number> {
   const poolDir = flags.out.replace(/\/+$/, "");
   let spec: PoolSpec;
   if (flags.resume) {
     const recorded = await readPoolSpec(poolDir);
     if (!recorded) {
-      throw new Error(`pool: --resume: ${poolDir}/pool.json does not exist; start the pool with --dataset ...`);
+      throw new UsageError(`--resume: ${poolDir}/pool.json does not exist; start the pool with --dataset ...`);
     }
     spec = recorded;
   } else {
@@ -142,8 +167,8 @@ async function main(): Promise<number> {
       dataset: flags.dataset,
       model: flags.model,
       profile: flags.profile,
-      seeds: Array.from({ length: flags.seeds! }, (_, i) => (flags["seed-start"] ?? 0) + i),
-      grid: parseGrid(flags.grid ?? []),
+      seeds: Array.from({ length: flags.seeds! }, (_, i) => flags["seed-start"] + i),
+      grid: parseGrid(flags.grid),
       iterations: flags.iterations,
     });
   }
@@ -153,13 +178,13 @@ async function main(): Promise<number> {
   };
   const state = await readPoolState(poolDir);
   const executor = flags.executor ?? state?.executor ?? "local";
-  const slurmGiven = slurmFlagsGiven(flags);
+  checkSlurmFlags(executor, given);
   if (executor === "slurm") {
-    if (flags.parallel !== undefined) {
-      throw new Error("pool: --parallel is for the local executor; cap a Slurm array with --slurm-max-running K");
+    if (given.has("parallel")) {
+      throw new UsageError("--parallel is for the local executor; cap a Slurm array with --slurm-max-running K");
     }
     if (flags["dry-run"]) {
-      throw new Error("pool: with --executor slurm, --no-submit writes the script without submitting");
+      throw new UsageError("--dry-run is for the local executor; --no-submit writes the Slurm script");
     }
     const r = await runPoolOnSlurm({
       poolDir,
@@ -176,10 +201,6 @@ async function main(): Promise<number> {
     });
     return r.exitCode;
   }
-  if (slurmGiven.length || flags["no-submit"]) {
-    throw new Error(`pool: ${slurmGiven.length ? "--" + slurmGiven[0] : "--no-submit"} needs --executor slurm`);
-  }
-  const parallel = flags.parallel ?? 2;
   await writeManifest();
   await Deno.mkdir(`${poolDir}/logs`, { recursive: true });
 
@@ -197,7 +218,7 @@ async function main(): Promise<number> {
   }
   console.log(
     `pool ${poolDir}: ${members.length} members (${spec.model}, ${spec.dataset}, ${spec.profile}), ` +
-      `${jobs.length} to train, ${parallel} at a time`,
+      `${jobs.length} to train, ${flags.parallel} at a time`,
   );
 
   // Parallel members share the cores: each child gets cores / parallel wasm threads (at least 1), so `--parallel 2` on
@@ -205,7 +226,7 @@ async function main(): Promise<number> {
   const env: Record<string, string> = {};
   if (flags.backend) env.IGCR_BACKEND = flags.backend;
   if (!Deno.env.get("IGCR_THREADS")) {
-    env.IGCR_THREADS = String(Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel)));
+    env.IGCR_THREADS = String(Math.max(1, Math.floor(navigator.hardwareConcurrency / flags.parallel)));
   }
   const failed: string[] = [];
   const t0 = performance.now();
@@ -241,7 +262,7 @@ async function main(): Promise<number> {
       progress();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, Math.max(jobs.length, 1)) }, worker));
+  await Promise.all(Array.from({ length: Math.min(flags.parallel, Math.max(jobs.length, 1)) }, worker));
 
   if (flags.evaluate && !flags["dry-run"]) {
     const todo: PoolMember[] = [];
@@ -265,7 +286,7 @@ async function main(): Promise<number> {
         if (code !== 0) failed.push(`${member.name} (evaluate)`);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(parallel, Math.max(todo.length, 1)) }, evaluator));
+    await Promise.all(Array.from({ length: Math.min(flags.parallel, Math.max(todo.length, 1)) }, evaluator));
   }
   console.log(`pool finished in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   if (failed.length) {
@@ -276,10 +297,5 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
-  }
+  await command.run((flags) => main(flags, command.parseAll(Deno.args).given));
 }

@@ -18,39 +18,21 @@
  * it only), follows it, then assembles the matrix here; each array task runs `deno task select --rows FIRST-LAST`,
  * which computes those rows' cells into the cache and stops.
  */
-import { parseArgs } from "node:util";
-import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { initBackend, shutdownBackend } from "../lib/backend.ts";
+import { defineCommand, type Flags, requirePath, UsageError } from "../lib/cli/command.ts";
+import { backendFlag } from "../lib/config/backend.ts";
 import { Rng } from "../lib/rng.ts";
 import type { GroundTruthData } from "../lib/data/ground_truth.ts";
-import { DSprites } from "../lib/data/dsprites.ts";
-import { Teapots } from "../lib/data/teapots.ts";
 import type { TrainedModel } from "../lib/models/capabilities.ts";
-import { loadTrainedModel } from "../lib/models/load.ts";
-import { meanKlPerDim, type VaeModel } from "../lib/models/vae.ts";
-import { evaluateMetrics } from "../lib/metrics/evaluate.ts";
-import { type ModelCentralityResult, resolveSizes } from "../lib/selection/model_centrality.ts";
-import {
-  type CellInputs,
-  computeCells,
-  type FolderCellStore,
-  memberIdentity,
-  modelCentralityCached,
-  openFolderCellStore,
-} from "../lib/selection/cross_eval_cells.ts";
+import type { VaeModel } from "../lib/models/vae.ts";
+import type { ModelCentralityResult } from "../lib/selection/model_centrality.ts";
+import type { UdrResult } from "../lib/selection/udr.ts";
+import { listPoolMembers, readPoolSpec } from "../lib/selection/pool.ts";
+import type { CellInputs, FolderCellStore } from "../lib/selection/cross_eval_cells.ts";
 import { slurmClient } from "../lib/cluster/slurm.ts";
 import { readPoolState } from "../lib/cluster/pool_state.ts";
 import { mergeSlurmOptions, runCrossEvalOnSlurm } from "../lib/cluster/slurm_pool.ts";
-import {
-  slurmFlagOptions,
-  SlurmFlags,
-  slurmFlagsGiven,
-  slurmOptionsFromFlags,
-  slurmPollMs,
-} from "../lib/cluster/slurm_flags.ts";
-import { activeFromKl, udr, UDR_SAMPLES, type UdrResult } from "../lib/selection/udr.ts";
-import { listPoolMembers, readPoolSpec } from "../lib/selection/pool.ts";
+import { checkSlurmFlags, slurmFlags, slurmOptionsFromFlags, slurmPollMs } from "../lib/cluster/slurm_flags.ts";
 import {
   compareWithSupervised,
   comparisonTable,
@@ -62,77 +44,92 @@ import {
   type SelectionMethod,
   supervisedFactorVae,
 } from "../lib/selection/report.ts";
-import { heatmap, scatter, specToSvg, svgToPng, type VegaLiteSpec } from "../lib/viz/charts.ts";
+import type { VegaLiteSpec } from "../lib/viz/charts.ts";
 import { writeBytesAtomic, writeTextAtomic } from "../lib/io/atomic.ts";
 
-const Flags = z.object({
-  pool: z.string().min(1),
-  method: z.enum(["model-centrality", "udr-lasso", "udr-spearman", "all"]).default("all"),
-  profile: z.enum(["smoke", "cpu", "paper"]).optional(),
-  seed: z.coerce.number().int().default(0),
-  supervised: z.boolean().default(false),
-  "udr-samples": z.coerce.number().int().min(2).optional(),
-  chunk: z.coerce.number().int().min(1).default(256),
-  "no-plots": z.boolean().default(false),
-  executor: z.enum(["local", "slurm"]).default("local"),
-  /** Compute only these rows' ModelCentrality cells into the cache, then stop (what each Slurm array task runs). */
-  rows: z.string().regex(/^\d+-\d+$/, "FIRST-LAST, e.g. 0-7").optional(),
-  "rows-per-task": z.coerce.number().int().min(1).default(8),
-  /** With --rows: the cache key the cells must land under (the pool must not have changed since submission). */
-  "cells-key": z.string().regex(/^[0-9a-f]{16}$/).optional(),
-  "no-submit": z.boolean().default(false),
-}).extend(SlurmFlags.shape).strict();
-type Flags = z.infer<typeof Flags>;
-
-function parseFlags(argv: string[]): Flags {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      pool: { type: "string" },
-      method: { type: "string" },
-      profile: { type: "string" },
-      seed: { type: "string" },
-      supervised: { type: "boolean" },
-      "udr-samples": { type: "string" },
-      chunk: { type: "string" },
-      "no-plots": { type: "boolean" },
-      backend: { type: "string" },
-      executor: { type: "string" },
-      rows: { type: "string" },
-      "rows-per-task": { type: "string" },
-      "cells-key": { type: "string" },
-      "no-submit": { type: "boolean" },
-      ...slurmFlagOptions,
+export const command = defineCommand({
+  name: "select",
+  summary: "selects a model from a trained pool without labels (ModelCentrality, UDR), checked against FactorVAE",
+  flags: {
+    pool: {
+      type: "string",
+      schema: z.string().min(1),
+      required: true,
+      placeholder: "runs/POOL",
+      doc: "the pool folder",
     },
-    strict: true,
-  });
-  const { backend: _b, ...rest } = values;
-  const r = Flags.safeParse(rest);
-  if (!r.success) {
-    throw new Error(`select: ${r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ")}`);
-  }
-  const f = r.data;
-  const slurmGiven = slurmFlagsGiven(f);
-  if (f.executor !== "slurm" && (slurmGiven.length || f["no-submit"])) {
-    throw new Error(`select: ${slurmGiven.length ? "--" + slurmGiven[0] : "--no-submit"} needs --executor slurm`);
-  }
-  if (f.executor === "slurm" && f.method !== "all" && f.method !== "model-centrality") {
-    throw new Error("select: --executor slurm runs ModelCentrality's cross-evaluation; --method excludes it");
-  }
-  if (f.rows !== undefined && f.executor === "slurm") throw new Error("select: --rows is what each Slurm task runs");
-  if (f["cells-key"] !== undefined && f.rows === undefined) throw new Error("select: --cells-key goes with --rows");
-  return f;
-}
+    method: {
+      type: "string",
+      schema: z.enum(["model-centrality", "udr-lasso", "udr-spearman", "all"]),
+      default: "all",
+      inUsage: true,
+      doc: "the selection method",
+    },
+    profile: {
+      type: "string",
+      schema: z.enum(["smoke", "cpu", "paper"]),
+      defaultDoc: "the pool's profile, else cpu",
+      doc: "sample sizes",
+    },
+    seed: { type: "number", schema: z.number().int(), default: 0, doc: "the seed of the selection's sampling" },
+    supervised: { type: "boolean", doc: "evaluate FactorVAE on members without metrics.json (kept in selection.json)" },
+    "udr-samples": {
+      type: "number",
+      schema: z.number().int().min(2),
+      defaultDoc: "the profile's",
+      doc: "images UDR encodes",
+    },
+    chunk: { type: "number", schema: z.number().int().min(1), default: 256, doc: "images per batch" },
+    "no-plots": { type: "boolean", doc: "write no plots" },
+    backend: backendFlag,
+    ...slurmFlags,
+    executor: { ...slurmFlags.executor, defaultDoc: "local" },
+    "rows-per-task": {
+      type: "number",
+      schema: z.number().int().min(1),
+      default: 8,
+      doc: "with --executor slurm: rows of ModelCentrality's N×N matrix per array task",
+    },
+    rows: {
+      type: "string",
+      schema: z.string().regex(/^\d+-\d+$/, "FIRST-LAST, e.g. 0-7"),
+      placeholder: "FIRST-LAST",
+      doc: "compute only these rows' ModelCentrality cells into the cache, then stop (what a Slurm task runs)",
+    },
+    "cells-key": {
+      type: "string",
+      schema: z.string().regex(/^[0-9a-f]{16}$/, "16 hex digits"),
+      placeholder: "KEY",
+      doc: "with --rows: the cell cache the cells must go to (the pool must not have changed since submission)",
+    },
+  },
+  examples: [
+    "deno task select --pool runs/pool-dsprites --method all",
+    "deno task select --pool /shared/pools/igcr --executor slurm --rows-per-task 4 --slurm-partition gpu --slurm-gpus 1",
+  ],
+  check(flags, given) {
+    checkSlurmFlags(flags.executor ?? "local", given);
+    if (flags.executor === "slurm" && flags.method !== "all" && flags.method !== "model-centrality") {
+      throw new UsageError("--executor slurm runs ModelCentrality's cross-evaluation; --method excludes it");
+    }
+    if (flags.rows !== undefined && flags.executor === "slurm") {
+      throw new UsageError("--rows is what each Slurm task runs; drop --executor slurm");
+    }
+    if (flags["cells-key"] !== undefined && flags.rows === undefined) {
+      throw new UsageError("--cells-key goes with --rows");
+    }
+  },
+});
 
 /** The ground-truth dataset a pool was trained on (its real images feed UDR and the supervised score). */
-function datasetFor(name: string): GroundTruthData {
+async function datasetFor(name: string): Promise<GroundTruthData> {
   switch (name) {
     case "dsprites":
-      return new DSprites();
+      return new (await import("../lib/data/dsprites.ts")).DSprites();
     case "teapots":
-      return new Teapots();
+      return new (await import("../lib/data/teapots.ts")).Teapots();
     default:
-      throw new Error(`select: dataset "${name}" has no ground-truth factors here; UDR and supervised scores need one`);
+      throw new Error(`dataset "${name}" has no ground-truth factors here; UDR and supervised scores need one`);
   }
 }
 
@@ -141,6 +138,7 @@ function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
 }
 
 async function writeChart(dir: string, name: string, spec: VegaLiteSpec): Promise<string[]> {
+  const { specToSvg, svgToPng } = await import("../lib/viz/charts.ts");
   const svg = await specToSvg(spec);
   await writeAtomic(`${dir}/${name}.svg`, svg);
   await writeAtomic(`${dir}/${name}.png`, await svgToPng(svg));
@@ -159,25 +157,36 @@ function throttled(label: string): (msg: string) => void {
   };
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
-  const backend = await initBackend();
+async function main(flags: Flags<typeof command.flags>): Promise<void> {
+  const tf = await import("@tensorflow/tfjs");
+  const { initBackend } = await import("../lib/backend.ts");
+  const { loadTrainedModel } = await import("../lib/models/load.ts");
+  const { meanKlPerDim } = await import("../lib/models/vae.ts");
+  const { evaluateMetrics } = await import("../lib/metrics/evaluate.ts");
+  const { resolveSizes } = await import("../lib/selection/model_centrality.ts");
+  const { computeCells, memberIdentity, modelCentralityCached, openFolderCellStore } = await import(
+    "../lib/selection/cross_eval_cells.ts"
+  );
+  const { activeFromKl, udr, UDR_SAMPLES } = await import("../lib/selection/udr.ts");
+  const { heatmap, scatter } = await import("../lib/viz/charts.ts");
   const poolDir = flags.pool.replace(/\/+$/, "");
+  await requirePath("pool", poolDir, "folder");
   const spec = await readPoolSpec(poolDir);
   const profile = flags.profile ?? spec?.profile ?? "cpu";
   const methods: SelectionMethod[] = flags.method === "all" ? [...SELECTION_METHODS] : [flags.method];
   const members = await listPoolMembers(poolDir);
   if (members.length < 2) {
-    throw new Error(`select: ${poolDir} has ${members.length} trained member(s); selection needs at least 2`);
+    throw new UsageError(`--pool ${poolDir} has ${members.length} trained member(s); selection needs at least 2`);
   }
   const configs = await Promise.all(
     members.map(async (m) => JSON.parse(await Deno.readTextFile(`${m.dir}/config.json`)) as Record<string, unknown>),
   );
   const datasets = new Set(configs.map((c) => String(c.dataset)));
-  if (datasets.size !== 1) throw new Error(`select: the pool mixes datasets (${[...datasets].join(", ")})`);
+  if (datasets.size !== 1) throw new Error(`the pool mixes datasets (${[...datasets].join(", ")})`);
   const datasetName = [...datasets][0];
   const modelNames = configs.map((c) => String(c.model));
   const names = members.map((m) => m.name);
+  const backend = await initBackend({ backend: flags.backend });
   const rng = new Rng(flags.seed);
   console.error(`select: ${members.length} members of ${poolDir} (${[...new Set(modelNames)].join(", ")}), ${profile}`);
 
@@ -193,8 +202,8 @@ async function main(): Promise<void> {
     cells = await openFolderCellStore(poolDir, inputs);
     if (flags["cells-key"] !== undefined && flags["cells-key"] !== cells.key) {
       throw new Error(
-        `select: the pool changed since the cross-evaluation script was written (cells key ${flags["cells-key"]}, ` +
-          `now ${cells.key}); run \`deno task select --pool ${poolDir} --executor slurm\` again`,
+        `the pool changed since the cross-evaluation script was written (cells key ${flags["cells-key"]}, now ` +
+          `${cells.key}); run \`deno task select --pool ${poolDir} --executor slurm\` again`,
       );
     }
   }
@@ -220,12 +229,12 @@ async function main(): Promise<void> {
       slurm: mergeSlurmOptions((await readPoolState(poolDir))?.slurm, slurmOptionsFromFlags(flags)),
       client: slurmClient(),
       submit: !flags["no-submit"],
-      backend: Deno.env.get("IGCR_BACKEND"),
+      backend: flags.backend ?? Deno.env.get("IGCR_BACKEND"),
       pollMs: slurmPollMs(flags),
       print: (l) => console.error(l),
     });
     if (flags["no-submit"]) return;
-    if (r.exitCode !== 0) throw new Error("select: the cross-evaluation did not complete (see above)");
+    if (r.exitCode !== 0) throw new Error("the cross-evaluation did not complete (see above)");
     await store.reload();
   }
 
@@ -236,7 +245,7 @@ async function main(): Promise<void> {
     if (flags.rows !== undefined) {
       const [first, last] = flags.rows.split("-").map(Number);
       if (last < first || last >= members.length) {
-        throw new Error(`select: --rows ${flags.rows} is outside 0-${members.length - 1}`);
+        throw new UsageError(`--rows ${flags.rows} is outside 0-${members.length - 1}`);
       }
       const rows = Array.from({ length: last - first + 1 }, (_, k) => first + k);
       const t0 = performance.now();
@@ -265,7 +274,7 @@ async function main(): Promise<void> {
     const supervisedSource: string[] = [];
     let data: GroundTruthData | undefined;
     const needData = flags.supervised || methods.some((m) => m.startsWith("udr"));
-    if (needData) data = datasetFor(datasetName);
+    if (needData) data = await datasetFor(datasetName);
     for (let i = 0; i < members.length; i++) {
       let s: number | undefined;
       try {
@@ -456,12 +465,12 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  try {
-    await main();
-    shutdownBackend();
-  } catch (e) {
-    console.error((e as Error).message);
-    shutdownBackend();
-    Deno.exit(1);
-  }
+  await command.run(async (flags) => {
+    try {
+      await main(flags);
+    } finally {
+      const { shutdownBackend } = await import("../lib/backend.ts");
+      shutdownBackend();
+    }
+  });
 }
