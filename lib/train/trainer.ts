@@ -8,9 +8,13 @@
  *   4. one spectral-norm power-iteration update of every normalised layer of D/Q and H.
  * Whenever alpha or the gap changes, H's weights and its Adam slots are re-initialised.
  *
- * Each optimiser step computes its fake batch once. G's BN runs in train mode for every G forward pass of a step (and
- * moves its moving averages each time, as TF's in-place batch_norm updates do); the CR pairs are two separate G passes
- * with their own batch statistics, in train mode only while alpha > 0 [IGCR].
+ * Each optimiser step computes its fake batch once. G's BN runs in train mode for every G forward pass of a step; the CR
+ * pairs are two separate G passes with their own batch statistics, in train mode only while alpha > 0 [IGCR]. Only the
+ * main fake batch (drawn from the prior) moves G's BN moving averages, three times per iteration (the D/Q step and each
+ * G step, as TF's in-place batch_norm updates do). The reference also lets the pair passes move them (six more updates
+ * per CR iteration); that is harmless at its gap 0, where a pair batch is distributed as a prior batch, but with a gap
+ * the pairs' non-shared codes sit near the ends of [-1, 1], and the moving statistics, hence every inference-mode image,
+ * would describe those instead of the prior (docs/training.md, "Batch-norm statistics").
  *
  * `createTrainer` gives a step-by-step object for benches and notebooks; `train` adds the run folder: config.json,
  * log.jsonl, samples/, checkpoint/, resume, and the snapshot just before CR switches on ("InfoGAN (modified)").
@@ -76,6 +80,11 @@ export interface TrainerOptions {
   timePhases?: boolean;
   /** Test hook: return true to put NaN into the real batch of that (0-based) iteration. */
   poison?: (iteration: number) => boolean;
+  /**
+   * Diagnostic hook: changes the architecture the config implies (e.g. D/Q without spectral norm, bench/d_plateau.ts).
+   * Such a run's checkpoint does not load as the config's model; never set by the CLI.
+   */
+  architecture?: (arch: GanArchitecture) => GanArchitecture;
 }
 
 export interface Trainer {
@@ -109,7 +118,8 @@ const LOSS_NAMES = ["h", "d_adv", "d_info", "d", "g_adv", "g_info", "g_cr", "g"]
 export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}): Promise<Trainer> {
   const cfg = parseGanConfig(config);
   const data = opts.data ?? (await defaultData(cfg));
-  const arch = architectureFor(cfg.dataset, data.imageShape, cfg.noiseDims);
+  const baseArch = architectureFor(cfg.dataset, data.imageShape, cfg.noiseDims);
+  const arch = opts.architecture ? opts.architecture(baseArch) : baseArch;
   const { codes, noise } = arch.latent;
   const n = cfg.batchSize;
   const [ih, iw, ic] = arch.imageShape;
@@ -126,9 +136,13 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
   };
   let iteration = 0;
 
+  // H's weights and Adam slots start afresh; its spectral-norm vectors carry over, as in the reference, which
+  // re-initialises only H's trainable variables (u is not trainable).
   const resetH = () => {
+    const fresh = initH(arch, initRng);
+    for (const [name, v] of params.h.state) if (name.endsWith("/sn_u")) fresh.get(name).assign(v);
     params.h.dispose();
-    params.h = initH(arch, initRng);
+    params.h = fresh;
     adam.h.reset();
   };
 
@@ -173,7 +187,8 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
     }
     let values: Float32Array;
     try {
-      const pairMode = { training: alpha > 0 };
+      // The pair passes normalise with their own batch statistics but leave G's moving averages to the prior batch.
+      const pairMode = alpha > 0 ? { training: true, noStatUpdate: true } : { training: false };
       const gMode = { training: true };
       await mark("data");
 
@@ -218,8 +233,8 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
             gInfo = tf.keep(informationLoss(c, qMean));
             let total = tf.add(gAdv, tf.mul(gInfo, cfg.infoWeight));
             if (alpha > 0) {
-              const x1 = generate(arch, params.g, p1!, gMode);
-              const x2 = generate(arch, params.g, p2!, gMode);
+              const x1 = generate(arch, params.g, p1!, pairMode);
+              const x2 = generate(arch, params.g, p2!, pairMode);
               gCr = tf.keep(contrastiveLoss(contrast(arch, params.h, x1, x2), idx!));
               total = tf.add(total, tf.mul(gCr, alpha));
             } else gCr = tf.keep(tf.scalar(NaN));

@@ -1,0 +1,68 @@
+/**
+ * G's batch-norm drift of trained GAN runs (lib/models/bn_drift.ts): for the final checkpoint and every snapshot of each
+ * run folder (or shipped model), the mean prior-batch variance over the stored moving variance per BN layer of G, and
+ * the on-pixel IoU between training-mode and inference-mode images of the same prior latents.
+ *
+ *   deno run -A bench/bn_drift.ts data/pretrained/dsprites-infogan-cr-seed1 runs/NAME [--batches 16] [--seed 0]
+ *
+ * Prior batches for the variances have the run's training batch size, so their (biased) moments are what the moving
+ * averages of a correctly fed generator track; the IoU uses batches of 500.
+ */
+import { parseArgs } from "node:util";
+import { initBackend, shutdownBackend } from "../lib/backend.ts";
+import { Rng } from "../lib/rng.ts";
+import { loadGanNetworks } from "../lib/models/load.ts";
+import { bnDrift } from "../lib/models/bn_drift.ts";
+import { pathExists } from "../lib/io/atomic.ts";
+
+async function checkpointsOf(run: string): Promise<string[]> {
+  const out = ["checkpoint"];
+  if (await pathExists(`${run}/snapshots`)) {
+    for await (const e of Deno.readDir(`${run}/snapshots`)) if (e.isDirectory) out.push(`snapshots/${e.name}`);
+  }
+  return out.sort();
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    options: { batches: { type: "string", default: "16" }, seed: { type: "string", default: "0" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const batches = Number(values.batches), seed = Number(values.seed);
+  if (!positionals.length || !(batches >= 1) || !Number.isInteger(seed)) {
+    throw new Error("usage: deno run -A bench/bn_drift.ts RUN_DIR... [--batches 16] [--seed 0]");
+  }
+  const backend = await initBackend({ quiet: true });
+  console.log(
+    `backend ${backend.description}; per model: ${batches} prior batches of the run's batch size for the variances, ` +
+      `2 of 500 for the IoU; seed ${seed}`,
+  );
+  console.log("run | checkpoint | first BN layer: prior var / moving var | all BN layers | train/inference IoU");
+  for (const run of positionals) {
+    for (const sub of await checkpointsOf(run)) {
+      const net = await loadGanNetworks(run, sub);
+      try {
+        const d = bnDrift(net.arch, net.g, new Rng(seed), net.config.batchSize, { batches });
+        const ratios = Object.entries(d.varianceRatio);
+        console.log(
+          `${run} | ${sub} | ${ratios[0][1].toFixed(3)} | ${
+            ratios.map(([k, v]) => `${k} ${v.toFixed(3)}`).join(", ")
+          } | ` +
+            d.iou.toFixed(3),
+        );
+      } finally {
+        net.dispose();
+      }
+    }
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } finally {
+    shutdownBackend();
+  }
+}
