@@ -63,7 +63,7 @@ Deno.test("batch norm: after CR iterations with gap 1.9, G's moving variance mat
   const lat = priorBatches(t.arch, new Rng(9), 32, 48);
   const r = varianceRatios(g, meanBatchVariances(t.arch, g, lat));
   // With the pair passes feeding the moving averages (the reference's bookkeeping) the first layer's ratio falls to
-  // about RATIO_OLD here.
+  // about 0.67 here.
   for (const [layer, v] of Object.entries(r)) {
     assert.ok(Math.abs(v - 1) < 0.05, `${layer}: prior-batch variance / moving variance = ${v.toFixed(3)}`);
   }
