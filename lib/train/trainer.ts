@@ -43,8 +43,17 @@ import type { TrainedModel } from "../models/capabilities.ts";
 import { contrastiveLoss, discriminatorLoss, generatorAdversarialLoss, informationLoss } from "../losses/gan.ts";
 import { joinLatent, sampleCrPairs, sampleLatents } from "../latents.ts";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { Progress } from "./progress.ts";
-import { writeTextAtomic } from "../io/atomic.ts";
+import {
+  firstNonFinite,
+  NonFiniteLossError,
+  refuseOverwrite,
+  RESUMABLE_CHANGES,
+  runLoop,
+  startLog,
+  writeRunConfig,
+} from "./run_folder.ts";
+
+export { NonFiniteLossError } from "./run_folder.ts";
 
 /** What the trainer needs from a dataset: its size, image shape, and images by index (NHWC floats, row-major). */
 export interface TrainingData {
@@ -109,9 +118,6 @@ export interface Trainer {
 async function defaultData(cfg: GanConfig): Promise<TrainingData> {
   return await datasetByName(cfg.dataset);
 }
-
-/** Config keys that may differ between a checkpoint and the run resuming it. */
-const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery"]);
 
 const LOSS_NAMES = ["h", "d_adv", "d_info", "d", "g_adv", "g_info", "g_cr", "g"] as const;
 
@@ -264,12 +270,16 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
     const losses: StepLosses = { iteration, alpha, gap } as StepLosses;
     LOSS_NAMES.forEach((k, i) => (losses[k] = values[i]));
     if (opts.timePhases) losses.ms = ms;
-    for (const k of LOSS_NAMES) {
-      const v = losses[k];
-      const skipped = (k === "h" && !trainH) || (k === "g_cr" && !(alpha > 0));
-      if (!skipped && !Number.isFinite(v)) {
-        throw new NonFiniteLossError(`training stopped: loss ${k} is ${v} at iteration ${it} (0-based)`, k, it);
-      }
+    const bad = firstNonFinite(
+      Object.fromEntries(LOSS_NAMES.map((k) => [k, losses[k]])),
+      (k) => (k === "h" && !trainH) || (k === "g_cr" && !(alpha > 0)),
+    );
+    if (bad) {
+      throw new NonFiniteLossError(
+        `training stopped: loss ${bad.key} is ${bad.value} at iteration ${it} (0-based)`,
+        bad.key,
+        it,
+      );
     }
     return losses;
   };
@@ -353,13 +363,6 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
   };
 }
 
-export class NonFiniteLossError extends Error {
-  constructor(message: string, readonly loss: string, readonly iteration: number) {
-    super(message);
-    this.name = "NonFiniteLossError";
-  }
-}
-
 export interface TrainOptions extends TrainerOptions {
   resume?: boolean;
   /** Show the progress line (default true). */
@@ -423,46 +426,29 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
   const cfg = parseGanConfig(config);
   await Deno.mkdir(runDir, { recursive: true });
   const ckDir = `${runDir}/checkpoint`;
-  const logPath = `${runDir}/log.jsonl`;
   const trainer = await createTrainer(cfg, opts);
   try {
     if (opts.resume) {
       if (!(await hasCheckpoint(ckDir))) throw new Error(`--resume: no checkpoint in ${ckDir}`);
       await trainer.restore(ckDir);
-      // Drop log lines written after the checkpoint: those iterations will be run again.
-      let text = "";
-      try {
-        text = await Deno.readTextFile(logPath);
-      } catch { /* no log yet */ }
-      const kept = text.split("\n").filter((l) => l.trim() && JSON.parse(l).iter <= trainer.iteration);
-      await writeTextAtomic(logPath, kept.map((l) => l + "\n").join(""));
+      await startLog(`${runDir}/log.jsonl`, trainer.iteration);
     } else {
-      if (await hasCheckpoint(ckDir)) {
-        throw new Error(`${runDir} already holds a checkpoint: pass --resume to continue it, or choose a new --out`);
-      }
-      await writeTextAtomic(logPath, "");
+      await refuseOverwrite(runDir);
+      await startLog(`${runDir}/log.jsonl`, null);
     }
-    await writeTextAtomic(`${runDir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
-
-    const progress = opts.progress === false ? null : new Progress({
-      total: cfg.iterations,
-      start: trainer.iteration,
-      label: `${cfg.model} ${cfg.dataset}`,
-    });
+    await writeRunConfig(runDir, cfg);
     const switchAt = alphaSwitchIteration(cfg);
-    const t0 = performance.now();
-    const startIter = trainer.iteration;
-    const log = await Deno.open(logPath, { append: true, create: true });
-    const enc = new TextEncoder();
-    try {
-      while (trainer.iteration < cfg.iterations) {
-        if (switchAt !== null && trainer.iteration === switchAt && switchAt > 0) {
-          // The paper's "InfoGAN (modified)" row: the model just before CR switches on.
+    await runLoop(runDir, cfg, `${cfg.model} ${cfg.dataset}`, {
+      iteration: () => trainer.iteration,
+      async beforeStep(it) {
+        // The paper's "InfoGAN (modified)" row: the model just before CR switches on.
+        if (switchAt !== null && it === switchAt && switchAt > 0) {
           await trainer.save(`${runDir}/snapshots/before-cr-iter-${switchAt}`);
         }
-        let losses: StepLosses;
+      },
+      async step() {
         try {
-          losses = await trainer.step();
+          return await trainer.step();
         } catch (e) {
           if (!(e instanceof NonFiniteLossError)) throw e;
           const where = (await hasCheckpoint(ckDir))
@@ -470,24 +456,12 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
             : "no checkpoint had been written yet";
           throw new NonFiniteLossError(`${e.message}; ${where}`, e.loss, e.iteration);
         }
-        const it = trainer.iteration;
-        const shown = { d: losses.d, g: losses.g, q: losses.d_info, h: losses.h, cr: losses.g_cr };
-        progress?.update(it, shown);
-        if (it % cfg.logEvery === 0 || it === cfg.iterations) {
-          const elapsed = (performance.now() - t0) / 1000;
-          const line = { iter: it, ...losses, time: Date.now() / 1000, itPerSec: (it - startIter) / elapsed };
-          delete (line as Record<string, unknown>).iteration;
-          log.writeSync(enc.encode(JSON.stringify(line, (_k, v) => Number.isNaN(v) ? null : v) + "\n"));
-        }
-        if (opts.grids !== false && (it % cfg.sampleEvery === 0 || it === cfg.iterations)) {
-          await writeGrids(trainer, `${runDir}/samples`, `iter-${String(it).padStart(7, "0")}`);
-        }
-        if (it % cfg.checkpointEvery === 0 || it === cfg.iterations) await trainer.save(ckDir);
-      }
-    } finally {
-      log.close();
-      progress?.done();
-    }
+      },
+      logFields: ({ iteration: _it, ...rest }) => rest,
+      shown: (l) => ({ d: l.d, g: l.g, q: l.d_info, h: l.h, cr: l.g_cr }),
+      grids: opts.grids === false ? undefined : (tag) => writeGrids(trainer, `${runDir}/samples`, tag),
+      save: () => trainer.save(ckDir),
+    }, opts.progress !== false);
     return trainer;
   } catch (e) {
     trainer.dispose();
