@@ -255,7 +255,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
 
       // 4. Spectral-norm power iterations, once per iteration after all optimiser steps.
       tf.tidy(() => updateSpectralNorms(arch, params));
-      await mark("sn", params.dq.get("d_out/sn_u"));
+      await mark("sn", params.dq.state.get("d_out/sn_u")); // absent when a diagnostic architecture drops SN
 
       const stacked = tf.stack(parts);
       try {
