@@ -5,20 +5,34 @@
  * grids and MODEL.md with the command that trained it; lib/models/export.ts). Without `--command`, the training
  * command is reconstructed from the run's config when it is a preset (the usual `deno task train ...` line).
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { defineCommand, requirePath } from "../lib/cli/command.ts";
 import { parseGanConfig, presetFor } from "../lib/config/gan.ts";
 import { exportInferenceModel } from "../lib/models/export.ts";
 
-const USAGE =
-  'usage: deno task export --run runs/NAME --out data/pretrained/NAME [--command "deno task train ..."] [--no-snapshots]';
-
-const Flags = z.object({
-  run: z.string().min(1, "--run runs/NAME is required"),
-  out: z.string().min(1, "--out DIR is required"),
-  command: z.string().min(1).optional(),
-  "no-snapshots": z.boolean().default(false),
-}).strict();
+export const command = defineCommand({
+  name: "export",
+  summary: "an inference-only copy of a trained GAN (G and D/Q weights, config, log, metrics, command)",
+  flags: {
+    run: { type: "string", schema: z.string().min(1), required: true, placeholder: "runs/NAME", doc: "the run folder" },
+    out: {
+      type: "string",
+      schema: z.string().min(1),
+      required: true,
+      placeholder: "data/pretrained/NAME",
+      doc: "the folder to write",
+    },
+    command: {
+      type: "string",
+      schema: z.string().min(1),
+      placeholder: '"deno task train ..."',
+      defaultDoc: "rebuilt from the run's config when it is a preset",
+      doc: "the command that trained the run, for MODEL.md",
+    },
+    "no-snapshots": { type: "boolean", doc: "leave out the snapshots (the model just before CR switched on)" },
+  },
+  examples: ["deno task export --run runs/dsprites-cr-s3 --out data/pretrained/dsprites-cr-s3"],
+});
 
 /** The `deno task train` line that recreates a preset config, or null when the config is not a preset. */
 export async function presetCommand(runDir: string): Promise<string | null> {
@@ -29,36 +43,17 @@ export async function presetCommand(runDir: string): Promise<string | null> {
     `--out ${runDir}`;
 }
 
-async function main(): Promise<void> {
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        run: { type: "string" },
-        out: { type: "string" },
-        command: { type: "string" },
-        "no-snapshots": { type: "boolean" },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${USAGE}`);
-  }
-  const r = Flags.safeParse(values);
-  if (!r.success) throw new Error(`${r.error.issues.map((i) => i.message).join("; ")}\n${USAGE}`);
-  const { run, out } = r.data;
-  const command = r.data.command ?? (await presetCommand(run));
-  if (!command) throw new Error(`${run}/config.json is not a preset config: say how it was made with --command`);
-  const files = await exportInferenceModel(run, out, { command, snapshots: !r.data["no-snapshots"] });
-  console.log(`exported ${run} to ${out}: ${files.join(", ")}`);
-}
-
 if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
+  await command.run(async (flags) => {
+    await requirePath("run", flags.run, "folder");
+    const trainCommand = flags.command ?? (await presetCommand(flags.run));
+    if (!trainCommand) {
+      throw new Error(`${flags.run}/config.json is not a preset config: say how it was made with --command`);
+    }
+    const files = await exportInferenceModel(flags.run, flags.out, {
+      command: trainCommand,
+      snapshots: !flags["no-snapshots"],
+    });
+    console.log(`exported ${flags.run} to ${flags.out}: ${files.join(", ")}`);
+  });
 }

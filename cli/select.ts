@@ -11,22 +11,28 @@
  * Supervised scores come from each member's metrics.json (`deno task evaluate`); with `--supervised`, members without
  * one are evaluated here (FactorVAE, infogan-cr protocol, the selection profile's sizes) and the result is kept in
  * selection.json only.
+ *
+ * ModelCentrality's N² cells S[i][j] go through a cell cache in POOL/cross-eval/<key>/ (lib/selection/cross_eval_cells.ts):
+ * cells already there are not computed again, so an interrupted run resumes. `--executor slurm` computes the missing
+ * cells as a Slurm job array over blocks of `--rows-per-task` rows (POOL/slurm/cross-eval.sbatch; `--no-submit` writes
+ * it only), follows it, then assembles the matrix here; each array task runs `deno task select --rows FIRST-LAST`,
+ * which computes those rows' cells into the cache and stops.
  */
-import { parseArgs } from "node:util";
-import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { initBackend, shutdownBackend } from "../lib/backend.ts";
+import { defineCommand, type Flags, requirePath, UsageError } from "../lib/cli/command.ts";
+import { backendFlag } from "../lib/config/backend.ts";
 import { Rng } from "../lib/rng.ts";
 import type { GroundTruthData } from "../lib/data/ground_truth.ts";
-import { DSprites } from "../lib/data/dsprites.ts";
-import { Teapots } from "../lib/data/teapots.ts";
 import type { TrainedModel } from "../lib/models/capabilities.ts";
-import { loadTrainedModel } from "../lib/models/load.ts";
-import { meanKlPerDim, type VaeModel } from "../lib/models/vae.ts";
-import { evaluateMetrics } from "../lib/metrics/evaluate.ts";
-import { modelCentrality, type ModelCentralityResult } from "../lib/selection/model_centrality.ts";
-import { activeFromKl, udr, UDR_SAMPLES, type UdrResult } from "../lib/selection/udr.ts";
+import type { VaeModel } from "../lib/models/vae.ts";
+import type { ModelCentralityResult } from "../lib/selection/model_centrality.ts";
+import type { UdrResult } from "../lib/selection/udr.ts";
 import { listPoolMembers, readPoolSpec } from "../lib/selection/pool.ts";
+import type { CellInputs, FolderCellStore } from "../lib/selection/cross_eval_cells.ts";
+import { slurmClient } from "../lib/cluster/slurm.ts";
+import { readPoolState } from "../lib/cluster/pool_state.ts";
+import { mergeSlurmOptions, runCrossEvalOnSlurm } from "../lib/cluster/slurm_pool.ts";
+import { checkSlurmFlags, slurmFlags, slurmOptionsFromFlags, slurmPollMs } from "../lib/cluster/slurm_flags.ts";
 import {
   compareWithSupervised,
   comparisonTable,
@@ -38,54 +44,92 @@ import {
   type SelectionMethod,
   supervisedFactorVae,
 } from "../lib/selection/report.ts";
-import { heatmap, scatter, specToSvg, svgToPng, type VegaLiteSpec } from "../lib/viz/charts.ts";
+import type { VegaLiteSpec } from "../lib/viz/charts.ts";
 import { writeBytesAtomic, writeTextAtomic } from "../lib/io/atomic.ts";
 
-const Flags = z.object({
-  pool: z.string().min(1),
-  method: z.enum(["model-centrality", "udr-lasso", "udr-spearman", "all"]).default("all"),
-  profile: z.enum(["smoke", "cpu", "paper"]).optional(),
-  seed: z.coerce.number().int().default(0),
-  supervised: z.boolean().default(false),
-  "udr-samples": z.coerce.number().int().min(2).optional(),
-  chunk: z.coerce.number().int().min(1).default(256),
-  "no-plots": z.boolean().default(false),
-}).strict();
-type Flags = z.infer<typeof Flags>;
-
-function parseFlags(argv: string[]): Flags {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      pool: { type: "string" },
-      method: { type: "string" },
-      profile: { type: "string" },
-      seed: { type: "string" },
-      supervised: { type: "boolean" },
-      "udr-samples": { type: "string" },
-      chunk: { type: "string" },
-      "no-plots": { type: "boolean" },
-      backend: { type: "string" },
+export const command = defineCommand({
+  name: "select",
+  summary: "selects a model from a trained pool without labels (ModelCentrality, UDR), checked against FactorVAE",
+  flags: {
+    pool: {
+      type: "string",
+      schema: z.string().min(1),
+      required: true,
+      placeholder: "runs/POOL",
+      doc: "the pool folder",
     },
-    strict: true,
-  });
-  const { backend: _b, ...rest } = values;
-  const r = Flags.safeParse(rest);
-  if (!r.success) {
-    throw new Error(`select: ${r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ")}`);
-  }
-  return r.data;
-}
+    method: {
+      type: "string",
+      schema: z.enum(["model-centrality", "udr-lasso", "udr-spearman", "all"]),
+      default: "all",
+      inUsage: true,
+      doc: "the selection method",
+    },
+    profile: {
+      type: "string",
+      schema: z.enum(["smoke", "cpu", "paper"]),
+      defaultDoc: "the pool's profile, else cpu",
+      doc: "sample sizes",
+    },
+    seed: { type: "number", schema: z.number().int(), default: 0, doc: "the seed of the selection's sampling" },
+    supervised: { type: "boolean", doc: "evaluate FactorVAE on members without metrics.json (kept in selection.json)" },
+    "udr-samples": {
+      type: "number",
+      schema: z.number().int().min(2),
+      defaultDoc: "the profile's",
+      doc: "images UDR encodes",
+    },
+    chunk: { type: "number", schema: z.number().int().min(1), default: 256, doc: "images per batch" },
+    "no-plots": { type: "boolean", doc: "write no plots" },
+    backend: backendFlag,
+    ...slurmFlags,
+    executor: { ...slurmFlags.executor, defaultDoc: "local" },
+    "rows-per-task": {
+      type: "number",
+      schema: z.number().int().min(1),
+      default: 8,
+      doc: "with --executor slurm: rows of ModelCentrality's N×N matrix per array task",
+    },
+    rows: {
+      type: "string",
+      schema: z.string().regex(/^\d+-\d+$/, "FIRST-LAST, e.g. 0-7"),
+      placeholder: "FIRST-LAST",
+      doc: "compute only these rows' ModelCentrality cells into the cache, then stop (what a Slurm task runs)",
+    },
+    "cells-key": {
+      type: "string",
+      schema: z.string().regex(/^[0-9a-f]{16}$/, "16 hex digits"),
+      placeholder: "KEY",
+      doc: "with --rows: the cell cache the cells must go to (the pool must not have changed since submission)",
+    },
+  },
+  examples: [
+    "deno task select --pool runs/pool-dsprites --method all",
+    "deno task select --pool /shared/pools/igcr --executor slurm --rows-per-task 4 --slurm-partition gpu --slurm-gpus 1",
+  ],
+  check(flags, given) {
+    checkSlurmFlags(flags.executor ?? "local", given);
+    if (flags.executor === "slurm" && flags.method !== "all" && flags.method !== "model-centrality") {
+      throw new UsageError("--executor slurm runs ModelCentrality's cross-evaluation; --method excludes it");
+    }
+    if (flags.rows !== undefined && flags.executor === "slurm") {
+      throw new UsageError("--rows is what each Slurm task runs; drop --executor slurm");
+    }
+    if (flags["cells-key"] !== undefined && flags.rows === undefined) {
+      throw new UsageError("--cells-key goes with --rows");
+    }
+  },
+});
 
 /** The ground-truth dataset a pool was trained on (its real images feed UDR and the supervised score). */
-function datasetFor(name: string): GroundTruthData {
+async function datasetFor(name: string): Promise<GroundTruthData> {
   switch (name) {
     case "dsprites":
-      return new DSprites();
+      return new (await import("../lib/data/dsprites.ts")).DSprites();
     case "teapots":
-      return new Teapots();
+      return new (await import("../lib/data/teapots.ts")).Teapots();
     default:
-      throw new Error(`select: dataset "${name}" has no ground-truth factors here; UDR and supervised scores need one`);
+      throw new Error(`dataset "${name}" has no ground-truth factors here; UDR and supervised scores need one`);
   }
 }
 
@@ -94,6 +138,7 @@ function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
 }
 
 async function writeChart(dir: string, name: string, spec: VegaLiteSpec): Promise<string[]> {
+  const { specToSvg, svgToPng } = await import("../lib/viz/charts.ts");
   const svg = await specToSvg(spec);
   await writeAtomic(`${dir}/${name}.svg`, svg);
   await writeAtomic(`${dir}/${name}.png`, await svgToPng(svg));
@@ -112,38 +157,124 @@ function throttled(label: string): (msg: string) => void {
   };
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
-  const backend = await initBackend();
+async function main(flags: Flags<typeof command.flags>): Promise<void> {
+  const tf = await import("@tensorflow/tfjs");
+  const { initBackend } = await import("../lib/backend.ts");
+  const { loadTrainedModel } = await import("../lib/models/load.ts");
+  const { meanKlPerDim } = await import("../lib/models/vae.ts");
+  const { evaluateMetrics } = await import("../lib/metrics/evaluate.ts");
+  const { resolveSizes } = await import("../lib/selection/model_centrality.ts");
+  const { computeCells, memberIdentity, modelCentralityCached, openFolderCellStore } = await import(
+    "../lib/selection/cross_eval_cells.ts"
+  );
+  const { activeFromKl, udr, UDR_SAMPLES } = await import("../lib/selection/udr.ts");
+  const { heatmap, scatter } = await import("../lib/viz/charts.ts");
   const poolDir = flags.pool.replace(/\/+$/, "");
+  await requirePath("pool", poolDir, "folder");
   const spec = await readPoolSpec(poolDir);
   const profile = flags.profile ?? spec?.profile ?? "cpu";
   const methods: SelectionMethod[] = flags.method === "all" ? [...SELECTION_METHODS] : [flags.method];
   const members = await listPoolMembers(poolDir);
   if (members.length < 2) {
-    throw new Error(`select: ${poolDir} has ${members.length} trained member(s); selection needs at least 2`);
+    throw new UsageError(`--pool ${poolDir} has ${members.length} trained member(s); selection needs at least 2`);
   }
   const configs = await Promise.all(
     members.map(async (m) => JSON.parse(await Deno.readTextFile(`${m.dir}/config.json`)) as Record<string, unknown>),
   );
   const datasets = new Set(configs.map((c) => String(c.dataset)));
-  if (datasets.size !== 1) throw new Error(`select: the pool mixes datasets (${[...datasets].join(", ")})`);
+  if (datasets.size !== 1) throw new Error(`the pool mixes datasets (${[...datasets].join(", ")})`);
   const datasetName = [...datasets][0];
   const modelNames = configs.map((c) => String(c.model));
   const names = members.map((m) => m.name);
+  const backend = await initBackend({ backend: flags.backend });
   const rng = new Rng(flags.seed);
   console.error(`select: ${members.length} members of ${poolDir} (${[...new Set(modelNames)].join(", ")}), ${profile}`);
+
+  // ModelCentrality's cells: cached in the pool folder, computed here, by --rows, or by a Slurm array.
+  let cells: { store: FolderCellStore; key: string; dir: string } | undefined;
+  if (methods.includes("model-centrality") || flags.rows !== undefined) {
+    const inputs: CellInputs = {
+      schema: "igcr-mc-cells/1",
+      sizes: resolveSizes({ profile }),
+      seed: flags.seed,
+      members: await Promise.all(members.map((m) => memberIdentity(m.name, m.dir))),
+    };
+    cells = await openFolderCellStore(poolDir, inputs);
+    if (flags["cells-key"] !== undefined && flags["cells-key"] !== cells.key) {
+      throw new Error(
+        `the pool changed since the cross-evaluation script was written (cells key ${flags["cells-key"]}, now ` +
+          `${cells.key}); run \`deno task select --pool ${poolDir} --executor slurm\` again`,
+      );
+    }
+  }
+  if (flags.executor === "slurm" && cells) {
+    const store = cells.store;
+    let lastReload = -Infinity;
+    const r = await runCrossEvalOnSlurm({
+      poolDir,
+      n: members.length,
+      rowsPerTask: flags["rows-per-task"],
+      profile,
+      seed: flags.seed,
+      chunk: flags.chunk,
+      cellsKey: cells.key,
+      rowComplete: async (i) => {
+        if (performance.now() - lastReload > 1000) {
+          await store.reload();
+          lastReload = performance.now();
+        }
+        for (let j = 0; j < store.n; j++) if (!store.has(i, j)) return false;
+        return true;
+      },
+      slurm: mergeSlurmOptions((await readPoolState(poolDir))?.slurm, slurmOptionsFromFlags(flags)),
+      client: slurmClient(),
+      submit: !flags["no-submit"],
+      backend: flags.backend ?? Deno.env.get("IGCR_BACKEND"),
+      pollMs: slurmPollMs(flags),
+      print: (l) => console.error(l),
+    });
+    if (flags["no-submit"]) return;
+    if (r.exitCode !== 0) throw new Error("the cross-evaluation did not complete (see above)");
+    await store.reload();
+  }
 
   const models: TrainedModel[] = [];
   try {
     for (const m of members) models.push(await loadTrainedModel(m.dir));
+
+    if (flags.rows !== undefined) {
+      const [first, last] = flags.rows.split("-").map(Number);
+      if (last < first || last >= members.length) {
+        throw new UsageError(`--rows ${flags.rows} is outside 0-${members.length - 1}`);
+      }
+      const rows = Array.from({ length: last - first + 1 }, (_, k) => first + k);
+      const t0 = performance.now();
+      const log = throttled(`rows ${flags.rows}`);
+      const computed = await computeCells(
+        models,
+        rng.fork("model-centrality"),
+        resolveSizes({ profile }),
+        cells!.store,
+        {
+          rows,
+          chunk: flags.chunk,
+          meta: { backend: backend.name },
+          onProgress: (p) => log(`set ${p.set + 1}/${p.sets}, ${p.imagesDone}/${p.imagesTotal} images`),
+        },
+      );
+      console.error(
+        `rows ${flags.rows}: ${computed} cells computed, ${rows.length * members.length - computed} were cached, ` +
+          `in ${((performance.now() - t0) / 1000).toFixed(1)} s (${cells!.dir})`,
+      );
+      return;
+    }
 
     // Supervised scores: metrics.json, or evaluated here with --supervised.
     const supervised: (number | undefined)[] = [];
     const supervisedSource: string[] = [];
     let data: GroundTruthData | undefined;
     const needData = flags.supervised || methods.some((m) => m.startsWith("udr"));
-    if (needData) data = datasetFor(datasetName);
+    if (needData) data = await datasetFor(datasetName);
     for (let i = 0; i < members.length; i++) {
       let s: number | undefined;
       try {
@@ -172,11 +303,18 @@ async function main(): Promise<void> {
     if (methods.includes("model-centrality")) {
       const t0 = performance.now();
       const log = throttled("model-centrality");
-      results["model-centrality"] = await modelCentrality(models, rng.fork("model-centrality"), {
+      const mc = await modelCentralityCached(models, rng.fork("model-centrality"), cells!.store, {
         profile,
         chunk: flags.chunk,
+        meta: { backend: backend.name },
         onProgress: (p) => log(`set ${p.set + 1}/${p.sets}, ${p.imagesDone}/${p.imagesTotal} images`),
       });
+      const n2 = members.length ** 2;
+      console.error(
+        `model-centrality: ${n2 - mc.cellsComputed} of ${n2} cells were cached, ${mc.cellsComputed} computed here ` +
+          `(${cells!.dir})`,
+      );
+      results["model-centrality"] = mc;
       seconds["model-centrality"] = (performance.now() - t0) / 1000;
     }
     let activeCounts: number[] | undefined;
@@ -327,12 +465,12 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  try {
-    await main();
-    shutdownBackend();
-  } catch (e) {
-    console.error((e as Error).message);
-    shutdownBackend();
-    Deno.exit(1);
-  }
+  await command.run(async (flags) => {
+    try {
+      await main(flags);
+    } finally {
+      const { shutdownBackend } = await import("../lib/backend.ts");
+      shutdownBackend();
+    }
+  });
 }
