@@ -5,7 +5,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import type { TrainedModel } from "./capabilities.ts";
-import { architectureFor, ganModel, initDQ, initGenerator } from "./infogan_cr.ts";
+import { architectureFor, type GanArchitecture, ganModel, initDQ, initGenerator } from "./infogan_cr.ts";
+import type { ParamSet } from "./layers.ts";
 import { parseGanConfig } from "../config/gan.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { loadVaeModel } from "./vae.ts";
@@ -29,7 +30,7 @@ export async function loadTrainedModel(runDir: string, opts: { checkpoint?: stri
       return await loadVaeModel(runDir);
     case "infogan-cr":
     case "infogan":
-      return await loadGan(runDir, parseGanConfig(raw), opts.checkpoint ?? "checkpoint");
+      return await loadGan(runDir, opts.checkpoint ?? "checkpoint");
     default:
       throw new Error(
         `loadTrainedModel: ${cfgPath} has model ${JSON.stringify(raw.model)}; expected infogan-cr, infogan, ` +
@@ -38,7 +39,24 @@ export async function loadTrainedModel(runDir: string, opts: { checkpoint?: stri
   }
 }
 
-async function loadGan(runDir: string, cfg: ReturnType<typeof parseGanConfig>, sub: string): Promise<TrainedModel> {
+/** The parts of a GAN checkpoint that inference uses: the architecture, G and D/Q. Caller disposes g and dq. */
+export interface GanNetworks {
+  cfg: ReturnType<typeof parseGanConfig>;
+  arch: GanArchitecture;
+  g: ParamSet;
+  dq: ParamSet;
+}
+
+/** G and D/Q of a GAN run's checkpoint folder `sub` (default "checkpoint"). */
+export async function loadGanNetworks(runDir: string, sub = "checkpoint"): Promise<GanNetworks> {
+  const cfgPath = `${runDir}/config.json`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(cfgPath));
+  } catch (e) {
+    throw new Error(`loadGanNetworks: cannot read ${cfgPath}: ${(e as Error).message}`);
+  }
+  const cfg = parseGanConfig(raw);
   const ck = await loadCheckpoint(`${runDir}/${sub}`);
   try {
     const shape = ck.state.imageShape as [number, number, number] | undefined;
@@ -55,8 +73,13 @@ async function loadGan(runDir: string, cfg: ReturnType<typeof parseGanConfig>, s
       dq.dispose();
       throw e;
     }
-    return ganModel(`${cfg.model} ${runDir}${sub === "checkpoint" ? "" : `/${sub}`}`, arch, g, dq, true);
+    return { cfg, arch, g, dq };
   } finally {
     for (const m of Object.values(ck.tensors)) tf.dispose(m);
   }
+}
+
+async function loadGan(runDir: string, sub: string): Promise<TrainedModel> {
+  const { cfg, arch, g, dq } = await loadGanNetworks(runDir, sub);
+  return ganModel(`${cfg.model} ${runDir}${sub === "checkpoint" ? "" : `/${sub}`}`, arch, g, dq, true);
 }
