@@ -7,8 +7,8 @@
  * - VAE runs (FactorVAE, beta-VAE): `encoder.onnx` (images -> posterior mean, logvar) and `decoder.onnx`
  *   (codes -> images).
  *
- * Beside them: `config.json` (the run's) and `ONNX.md` (inputs, outputs, value ranges, a Python example). Every model is
- * serialised before the first file is written, and each file is written atomically, so a failure leaves no
+ * Beside them: `config.json` (the run's) and `ONNX.md` (inputs, outputs, value ranges, a Python example). Every model
+ * is serialised before the first file is written, and each file is written atomically, so a failure leaves no
  * half-written export. Other files in the output folder are left alone (it may be a `--format tfjs` export).
  */
 import { join } from "node:path";
