@@ -14,6 +14,7 @@
  *
  * Run alone: `deno run -A bench/inference.ts`; in the bench: `deno task bench --only inference`.
  */
+import process from "node:process";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, shutdownBackend } from "../lib/backend.ts";
 import { architectureFor, ganModel, initDQ, initGenerator } from "../lib/models/infogan_cr.ts";
@@ -28,8 +29,12 @@ export const THREADS = [1, 2];
 const BLOCKS = 5;
 const BLOCK_SECONDS = 0.3;
 
-/** Images per second of `model.encode` on one batch: batch / best block time per call. */
-async function encodeRate(model: TrainedModel, x: tf.Tensor4D): Promise<number> {
+/**
+ * Images per second of `model.encode` on one batch: batch / the best block's time per call, by the wall clock and by
+ * this process's CPU time (user + system, all threads). On a shared machine the CPU-time rate of a one-thread run
+ * is the steadier figure: time slices lost to other processes do not count.
+ */
+async function encodeRate(model: TrainedModel, x: tf.Tensor4D): Promise<{ wall: number; cpu: number }> {
   const call = async () => {
     const codes = model.encode(x);
     await codes.data();
@@ -40,13 +45,15 @@ async function encodeRate(model: TrainedModel, x: tf.Tensor4D): Promise<number> 
   const t0 = performance.now();
   await call();
   const calls = Math.max(1, Math.floor(BLOCK_SECONDS / Math.max((performance.now() - t0) / 1000, 1e-6)));
-  let best = Infinity;
+  let wall = Infinity, cpu = Infinity;
   for (let b = 0; b < BLOCKS; b++) {
-    const t = performance.now();
+    const t = performance.now(), c = process.cpuUsage();
     for (let i = 0; i < calls; i++) await call();
-    best = Math.min(best, (performance.now() - t) / 1000 / calls);
+    const used = process.cpuUsage(c);
+    wall = Math.min(wall, (performance.now() - t) / 1000 / calls);
+    cpu = Math.min(cpu, (used.user + used.system) / 1e6 / calls);
   }
-  return x.shape[0] / best;
+  return { wall: x.shape[0] / wall, cpu: x.shape[0] / cpu };
 }
 
 /** Child process: wasm and native rates with `threads` threads, as one JSON line on stdout. */
@@ -61,10 +68,12 @@ async function child(threads: number): Promise<void> {
     const x = tf.tensor4d(new Rng(batch).uniformArray(batch * 64 * 64), [batch, 64, 64, 1]);
     try {
       disableNativeEngine();
-      out[`wasm ${batch}`] = await encodeRate(model, x);
+      const wasm = await encodeRate(model, x);
+      [out[`wasm ${batch}`], out[`wasm ${batch} cpu`]] = [wasm.wall, wasm.cpu];
       if (load.runtime) {
         enableNativeEngine({ threads });
-        out[`native ${batch}`] = await encodeRate(model, x);
+        const native = await encodeRate(model, x);
+        [out[`native ${batch}`], out[`native ${batch} cpu`]] = [native.wall, native.cpu];
         disableNativeEngine();
       } else out.native = `skipped: ${load.reason}`;
     } finally {
@@ -96,7 +105,9 @@ function pythonPath(): string {
 }
 
 /** PyTorch rates per batch with `threads` threads, or a reason it cannot run here. */
-async function torchRates(threads: number): Promise<{ version: string; rates: Record<number, number> } | string> {
+async function torchRates(
+  threads: number,
+): Promise<{ version: string; rates: Record<number, number>; cpuRates: Record<number, number> } | string> {
   const script = new URL("./torch_encoder.py", import.meta.url).pathname;
   let r: Deno.CommandOutput;
   try {
@@ -116,16 +127,21 @@ async function torchRates(threads: number): Promise<{ version: string; rates: Re
     }
     throw new Error(`bench/torch_encoder.py failed: ${err.slice(-400)}`);
   }
-  const rates: Record<number, number> = {};
+  const rates: Record<number, number> = {}, cpuRates: Record<number, number> = {};
   let version = "";
-  for (const m of text.matchAll(/torch (\S+) threads \d+ batch (\d+) images\/s ([\d.]+)/g)) {
+  for (const m of text.matchAll(/torch (\S+) threads \d+ batch (\d+) images\/s ([\d.]+) images\/cpu-s ([\d.]+)/g)) {
     version = m[1];
     rates[Number(m[2])] = Number(m[3]);
+    cpuRates[Number(m[2])] = Number(m[4]);
   }
-  return { version, rates };
+  if (!version) throw new Error(`unexpected output from bench/torch_encoder.py: ${text.slice(-300)}`);
+  return { version, rates, cpuRates };
 }
 
-/** The bench section: encoded images per second per engine, batch and thread count, and the ratios. */
+/**
+ * The bench section: encoded images per second per engine, batch and thread count, and the ratios; for one thread
+ * also images per CPU-second (see `encodeRate`).
+ */
 export async function benchInference(): Promise<Result> {
   const out: Result = { encoder: "dSprites D/Q trunk + Q head (64x64x1 -> 5 codes), random weights" };
   for (const threads of THREADS) {
@@ -134,18 +150,24 @@ export async function benchInference(): Promise<Result> {
     const t = threads === 1 ? "1 thread" : `${threads} threads`;
     if (typeof torch === "string") out[`torch ${t}`] = `skipped: ${torch}`;
     else out["torch version"] = torch.version;
+    if (typeof ours.native === "string") out[`native ${t}`] = ours.native;
     for (const batch of BATCHES) {
-      const wasm = ours[`wasm ${batch}`], native = ours[`native ${batch}`];
-      const py = typeof torch === "string" ? undefined : torch.rates[batch];
-      const key = (engine: string) => `${engine} ${t} batch ${batch} images/s`;
-      out[key("wasm")] = wasm;
-      if (typeof native === "number") out[key("native")] = native;
-      else out[`native ${t}`] = String(ours.native);
-      if (py !== undefined) out[key("torch")] = py;
-      if (typeof native === "number" && typeof wasm === "number") {
-        out[`native / wasm, ${t}, batch ${batch}`] = native / wasm;
+      const rate = (engine: string, cpu: boolean): number | undefined => {
+        if (engine === "torch") {
+          return typeof torch === "string" ? undefined : (cpu ? torch.cpuRates : torch.rates)[batch];
+        }
+        const v = ours[`${engine} ${batch}${cpu ? " cpu" : ""}`];
+        return typeof v === "number" ? v : undefined;
+      };
+      for (const cpu of threads === 1 ? [false, true] : [false]) {
+        const unit = cpu ? "images/cpu-s" : "images/s";
+        const [w, n, p] = ["wasm", "native", "torch"].map((e) => rate(e, cpu));
+        for (const [engine, v] of [["wasm", w], ["native", n], ["torch", p]] as const) {
+          if (v !== undefined) out[`${engine} ${t} batch ${batch} ${unit}`] = v;
+        }
+        if (n !== undefined && w !== undefined) out[`native / wasm, ${t}, batch ${batch}, ${unit}`] = n / w;
+        if (n !== undefined && p !== undefined) out[`native / torch, ${t}, batch ${batch}, ${unit}`] = n / p;
       }
-      if (typeof native === "number" && py !== undefined) out[`native / torch, ${t}, batch ${batch}`] = native / py;
     }
   }
   return out;

@@ -7,7 +7,7 @@ folded into the weights at inference, so plain layers do the same arithmetic. Ra
 on their values.
 
 usage: /usr/bin/python3 bench/torch_encoder.py THREADS BATCH [BATCH ...]
-prints one line per batch: "torch VERSION threads T batch B images/s R"
+prints one line per batch: "torch VERSION threads T batch B images/s R images/cpu-s C"
 """
 import sys
 import time
@@ -26,8 +26,9 @@ def encoder() -> nn.Module:
     return nn.Sequential(*layers).eval()
 
 
-def rate(model: nn.Module, batch: int, blocks: int = 5, block_seconds: float = 0.3) -> float:
-    """Images per second: the best of `blocks` timed blocks of whole forward passes (same rule as bench/inference.ts)."""
+def rate(model: nn.Module, batch: int, blocks: int = 5, block_seconds: float = 0.3) -> tuple[float, float]:
+    """Images per second by the wall clock and per CPU-second of this process: the best of `blocks` timed blocks of
+    whole forward passes (same rule as bench/inference.ts)."""
     x = torch.rand(batch, 1, 64, 64)
     with torch.no_grad():
         for _ in range(2):
@@ -36,13 +37,14 @@ def rate(model: nn.Module, batch: int, blocks: int = 5, block_seconds: float = 0
         model(x)
         once = time.perf_counter() - t0
         calls = max(1, int(block_seconds / max(once, 1e-6)))
-        best = float("inf")
+        wall = cpu = float("inf")
         for _ in range(blocks):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(calls):
                 model(x)
-            best = min(best, (time.perf_counter() - t0) / calls)
-    return batch / best
+            wall = min(wall, (time.perf_counter() - t0) / calls)
+            cpu = min(cpu, (time.process_time() - c0) / calls)
+    return batch / wall, batch / cpu
 
 
 def main() -> None:
@@ -52,7 +54,8 @@ def main() -> None:
     torch.manual_seed(0)
     model = encoder()
     for b in batches:
-        print(f"torch {torch.__version__} threads {threads} batch {b} images/s {rate(model, b):.1f}", flush=True)
+        wall, cpu = rate(model, b)
+        print(f"torch {torch.__version__} threads {threads} batch {b} images/s {wall:.1f} images/cpu-s {cpu:.1f}", flush=True)
 
 
 if __name__ == "__main__":
