@@ -7,58 +7,60 @@
  * the same command again resumes where it stopped. Exits non-zero naming every experiment that failed or could not run.
  */
 import { join, resolve } from "node:path";
-import { readJsonIfExists, writeJsonAtomic } from "./lib/io/atomic.ts";
 import { z } from "zod";
-import { initBackend, shutdownBackend } from "./lib/backend.ts";
-import { EXPERIMENT_IDS, ExperimentContext, ExperimentId, Profile } from "./lib/experiments/context.ts";
-import { finishedSection, runExperiment } from "./lib/experiments/experiment.ts";
-import { EXPERIMENTS } from "./lib/experiments/registry.ts";
-import { trainInParallel, uniqueJobs } from "./lib/experiments/parallel_train.ts";
+import { defineCommand, type Flags } from "./lib/cli/command.ts";
+import { backendFlag } from "./lib/config/backend.ts";
+import { Profile } from "./lib/config/gan.ts";
+import { EXPERIMENT_IDS, ExperimentId } from "./lib/experiments/ids.ts";
+import { readJsonIfExists, writeJsonAtomic } from "./lib/io/atomic.ts";
 import type { Report, ReportSection } from "./lib/report/types.ts";
-import { writeReport } from "./lib/report/write.ts";
-import { formatSeconds } from "./lib/viz/display.ts";
 
-const USAGE = "usage: deno task reproduce [--profile smoke|cpu|paper] [--only " + EXPERIMENT_IDS.join(",") +
-  "] [--out DIR] [--backend auto|webgpu|wasm|cpu|tensorflow|tensorflow-gpu] [--parallel N]";
+export const command = defineCommand({
+  name: "reproduce",
+  summary:
+    "runs the paper's experiments and writes the report; trains their runs N at a time first (default 2 on a CPU)",
+  flags: {
+    profile: {
+      type: "string",
+      schema: Profile,
+      inUsage: true,
+      defaultDoc: "paper on a GPU backend, else cpu",
+      doc: "the experiments' size",
+    },
+    only: {
+      type: "list",
+      schema: z.array(ExperimentId).min(1),
+      inUsage: true,
+      defaultDoc: "all",
+      doc: "the experiments to run",
+    },
+    out: {
+      type: "string",
+      schema: z.string().min(1),
+      placeholder: "DIR",
+      inUsage: true,
+      defaultDoc: "runs/reproduce-PROFILE",
+      doc: "the report folder; running again into it resumes",
+    },
+    parallel: {
+      type: "number",
+      schema: z.number().int().min(1).max(16),
+      inUsage: true,
+      defaultDoc: "2 on a CPU with 2+ cores, else 1",
+      doc: "train the experiments' runs N at a time in subprocesses first",
+    },
+    backend: backendFlag,
+  },
+  examples: [
+    "deno task reproduce --profile smoke",
+    "deno task reproduce --profile cpu --only dsprites,selection --out runs/my-report",
+  ],
+});
+export type ReproduceFlags = Flags<typeof command.flags>;
 
-const Flags = z.object({
-  profile: Profile.optional(),
-  only: z.array(ExperimentId).min(1).optional(),
-  out: z.string().min(1).optional(),
-  /** Unset: lib/backend.ts decides (IGCR_BACKEND, else the best available). */
-  backend: z.enum(["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"]).optional(),
-  /** Train the experiments' runs N at a time in subprocesses first (default: 2 on a CPU with 2+ cores, else 1). */
-  parallel: z.coerce.number().int().min(1).max(16).optional(),
-  help: z.boolean().default(false),
-}).strict();
-export type ReproduceFlags = z.infer<typeof Flags>;
-
-/** Parses argv (`--flag value` or `--flag=value`); every error names the flag and the allowed values. */
+/** Parses argv (`--flag value` or `--flag=value`); a bad flag is a UsageError that names it and the allowed values. */
 export function parseReproduceFlags(args: string[]): ReproduceFlags {
-  const raw: Record<string, unknown> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--help" || a === "-h") {
-      raw.help = true;
-      continue;
-    }
-    const m = a.match(/^--([a-z]+)(?:=(.*))?$/);
-    if (!m) throw new Error(`unexpected argument "${a}"\n${USAGE}`);
-    const value = m[2] ?? args[++i];
-    if (value === undefined || value.startsWith("--")) throw new Error(`flag --${m[1]} needs a value\n${USAGE}`);
-    raw[m[1]] = m[1] === "only" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value;
-  }
-  const r = Flags.safeParse(raw);
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => {
-      if (i.code === "unrecognized_keys") {
-        return `unknown flag(s) ${(i as { keys: string[] }).keys.map((k) => "--" + k)}`;
-      }
-      return `--${String(i.path[0] ?? "?")}: ${i.message}`;
-    });
-    throw new Error(`${msg.join("; ")}\n${USAGE}`);
-  }
-  return r.data;
+  return command.parse(args);
 }
 
 interface Session {
@@ -72,17 +74,19 @@ function machine(): string {
   return `${navigator.hardwareConcurrency} CPU cores, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}`;
 }
 
-async function main(): Promise<number> {
-  const flags = parseReproduceFlags(Deno.args);
-  if (flags.help) {
-    console.log(USAGE);
-    return 0;
-  }
+async function main(flags: ReproduceFlags): Promise<number> {
+  const { initBackend } = await import("./lib/backend.ts");
+  const { ExperimentContext } = await import("./lib/experiments/context.ts");
+  const { finishedSection, runExperiment } = await import("./lib/experiments/experiment.ts");
+  const { EXPERIMENTS } = await import("./lib/experiments/registry.ts");
+  const { trainInParallel, uniqueJobs } = await import("./lib/experiments/parallel_train.ts");
+  const { writeReport } = await import("./lib/report/write.ts");
+  const { formatSeconds } = await import("./lib/viz/display.ts");
   const backend = await initBackend({ backend: flags.backend });
   const profile: Profile = flags.profile ?? (backend.gpu ? "paper" : "cpu");
   const outDir = resolve(flags.out ?? `runs/reproduce-${profile}`);
   const ids = flags.only ?? [...EXPERIMENT_IDS];
-  const command = `deno task reproduce ${Deno.args.join(" ")}`.trim();
+  const commandLine = `deno task reproduce ${Deno.args.join(" ")}`.trim();
   console.error(
     `reproduce: profile ${profile} (${flags.profile ? "requested" : "default for this backend"}), ` +
       `backend ${backend.description}, experiments ${ids.join(", ")}, output ${outDir}`,
@@ -125,7 +129,7 @@ async function main(): Promise<number> {
   let estimatedDone = 0;
   let measuredDone = 0;
   const writeNow = async () => {
-    const now: Session = { startedAt, command, profile, wallS: (performance.now() - t0) / 1000 };
+    const now: Session = { startedAt, command: commandLine, profile, wallS: (performance.now() - t0) / 1000 };
     await writeJsonAtomic(sessionsPath, [...earlier, now]);
     const sessionNote = earlier.length === 0 ? [] : [
       `Made in ${earlier.length + 1} invocations of reproduce on this folder (later ones resume: finished steps are ` +
@@ -136,7 +140,7 @@ async function main(): Promise<number> {
     const report: Report = {
       title: `InfoGAN-CR and ModelCentrality: reproduction report (profile ${profile})`,
       createdAt: new Date().toISOString(),
-      command,
+      command: commandLine,
       profile,
       backend: backend.description,
       machine: machine(),
@@ -201,14 +205,12 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.main) {
-  let code = 1;
-  try {
-    code = await main();
-  } catch (e) {
-    console.error(`reproduce: ${(e as Error).message}`);
-    code = 2;
-  } finally {
-    shutdownBackend();
-  }
-  Deno.exit(code);
+  await command.run(async (flags) => {
+    try {
+      return await main(flags);
+    } finally {
+      const { shutdownBackend } = await import("./lib/backend.ts");
+      shutdownBackend();
+    }
+  });
 }

@@ -8,12 +8,9 @@
  * bench/inference.ts) are loaded when their files exist. `--profile` adds a per-kernel table of one iteration
  * (tf.profile).
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
-import * as tf from "@tensorflow/tfjs";
-import { BackendChoice, initBackend, shutdownBackend } from "../lib/backend.ts";
-import { benchIteration, buildIteration, profileIteration } from "../bench/iteration.ts";
-import { benchTorch } from "../bench/torch.ts";
+import { defineCommand, type Flags } from "../lib/cli/command.ts";
+import { backendFlag } from "../lib/config/backend.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
 
 const SECTIONS = ["iteration", "torch", "trainer", "data", "metrics", "inference"] as const;
@@ -23,39 +20,37 @@ type Result = Record<string, number | string>;
 /** platform-notes.md: ~44 GFLOP per iteration; 2 cores at 128-bit SIMD bound it near 0.4-0.5 s. */
 const FLOOR_MS: [number, number] = [400, 500];
 
-const Flags = z.object({
-  only: z.string().optional(),
-  json: z.string().min(1).optional(),
-  iterations: z.coerce.number().int().positive().max(1000).default(10),
-  warmup: z.coerce.number().int().min(0).max(100).default(3),
-  profile: z.boolean().default(false),
-  threads: z.coerce.number().int().positive().max(256).optional(),
-  backend: BackendChoice.optional(),
-}).strict();
-
-function parseFlags(args: string[]) {
-  const { values } = parseArgs({
-    args,
-    options: {
-      only: { type: "string" },
-      json: { type: "string" },
-      iterations: { type: "string" },
-      warmup: { type: "string" },
-      profile: { type: "boolean" },
-      threads: { type: "string" },
-      backend: { type: "string" },
+export const command = defineCommand({
+  name: "bench",
+  summary: "speed: one InfoGAN-CR iteration vs PyTorch, data throughput, metric throughput",
+  flags: {
+    only: {
+      type: "list",
+      schema: z.array(z.enum(SECTIONS)).min(1),
+      default: [...SECTIONS],
+      placeholder: "iteration,torch,...",
+      inUsage: true,
+      doc: "the sections to run",
     },
-    strict: true,
-  });
-  const flags = Flags.parse(values);
-  const only = flags.only?.split(",").map((s) => s.trim()).filter(Boolean) ?? [...SECTIONS];
-  for (const s of only) {
-    if (!(SECTIONS as readonly string[]).includes(s)) {
-      throw new Error(`--only: unknown section "${s}" (choose from ${SECTIONS.join(", ")})`);
-    }
-  }
-  return { ...flags, only: only as Section[] };
-}
+    iterations: {
+      type: "number",
+      schema: z.number().int().positive().max(1000),
+      default: 10,
+      doc: "timed iterations per section",
+    },
+    warmup: { type: "number", schema: z.number().int().min(0).max(100), default: 3, doc: "untimed iterations first" },
+    profile: { type: "boolean", doc: "add a per-kernel table of one iteration (tf.profile)" },
+    threads: {
+      type: "number",
+      schema: z.number().int().positive().max(256),
+      defaultDoc: "IGCR_THREADS, else the cores",
+      doc: "wasm threads",
+    },
+    json: { type: "string", schema: z.string().min(1), placeholder: "PATH", doc: "also write every number as JSON" },
+    backend: backendFlag,
+  },
+  examples: ["deno task bench --only iteration,torch --iterations 8 --warmup 2"],
+});
 
 function fmt(v: number | string): string {
   if (typeof v === "string") return v;
@@ -124,8 +119,11 @@ async function benchTrainer(iterations: number, warmup: number): Promise<Result 
   }
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
+async function main(flags: Flags<typeof command.flags>): Promise<void> {
+  const tf = await import("@tensorflow/tfjs");
+  const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
+  const { benchIteration, buildIteration, profileIteration } = await import("../bench/iteration.ts");
+  const { benchTorch } = await import("../bench/torch.ts");
   const results: Record<string, Result> = {};
   const conditions: Result = {
     date: new Date().toISOString(),
@@ -205,12 +203,4 @@ async function main(): Promise<void> {
   if (tf.getBackend()) shutdownBackend();
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    console.error(`bench: ${e instanceof Error ? e.message : e}`);
-    shutdownBackend();
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await command.run(main);

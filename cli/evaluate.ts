@@ -9,57 +9,60 @@
  * --profile defaults to the run's own profile from config.json (paper when absent). Only `paper` uses the published
  * sample sizes; the others run the same procedure on fewer samples.
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
-import { initBackend, shutdownBackend } from "../lib/backend.ts";
-import { datasetByName, type DatasetName } from "../lib/data/registry.ts";
-import { loadTrainedModel } from "../lib/models/load.ts";
-import { evaluateMetrics, type MetricsResult } from "../lib/metrics/evaluate.ts";
-import { parseMetricList, Profile, ProtocolName } from "../lib/metrics/protocols.ts";
+import { defineCommand, UsageError } from "../lib/cli/command.ts";
+import { backendFlag } from "../lib/config/backend.ts";
+import type { DatasetName } from "../lib/data/registry.ts";
+import type { MetricsResult } from "../lib/metrics/evaluate.ts";
+import { ALL_METRICS, MetricName, Profile, ProtocolName } from "../lib/metrics/protocols.ts";
 import { METRIC_COLUMNS, table1Row } from "../lib/experiments/paper_tables.ts";
 import type { Cell } from "../lib/report/types.ts";
-import { writeJsonAtomic } from "../lib/io/atomic.ts";
 
-const Flags = z.object({
-  checkpoint: z.string().min(1, "--checkpoint runs/NAME is required"),
-  metrics: z.string().default("all"),
-  protocol: ProtocolName.default("infogan-cr"),
-  profile: Profile.optional(),
-  seed: z.coerce.number().int().default(0),
-  snapshot: z.string().optional(),
-  backend: z.string().optional(),
-}).strict();
-
-const USAGE = "usage: deno task evaluate --checkpoint runs/NAME [--metrics all|factor-vae,mig,...] " +
-  "[--protocol infogan-cr|disentanglement-lib] [--profile smoke|cpu|paper] [--seed 0] [--snapshot SUBDIR]";
-
-function parseFlags(argv: string[]): z.infer<typeof Flags> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      checkpoint: { type: "string" },
-      metrics: { type: "string" },
-      protocol: { type: "string" },
-      profile: { type: "string" },
-      seed: { type: "string" },
-      snapshot: { type: "string" },
-      backend: { type: "string" },
-      help: { type: "boolean" },
+export const command = defineCommand({
+  name: "evaluate",
+  summary: "scores a trained model with the seven metrics",
+  flags: {
+    checkpoint: {
+      type: "string",
+      schema: z.string().min(1),
+      required: true,
+      placeholder: "runs/NAME",
+      doc: "the run folder of a dsprites or teapots model",
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
-  const { help: _h, ...rest } = values;
-  const r = Flags.safeParse(rest);
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`${msg}\n${USAGE}`);
-  }
-  return r.data;
-}
+    metrics: {
+      type: "list",
+      schema: z.array(z.enum(["all", ...MetricName.options])).min(1)
+        .transform((names) => names.includes("all") ? [...ALL_METRICS] : names as MetricName[]),
+      default: ["all"],
+      placeholder: "all|factor-vae,mig,...",
+      doc: "the metrics to compute",
+    },
+    protocol: {
+      type: "string",
+      schema: ProtocolName,
+      default: "infogan-cr",
+      doc: "the evaluation protocol: the paper's code or disentanglement_lib's",
+    },
+    profile: {
+      type: "string",
+      schema: Profile,
+      defaultDoc: "the run's own profile, else paper",
+      doc: "sample sizes; only paper uses the published ones",
+    },
+    seed: { type: "number", schema: z.number().int(), default: 0, doc: "the seed of the metrics' sampling" },
+    snapshot: {
+      type: "string",
+      schema: z.string().min(1),
+      placeholder: "SUBDIR",
+      doc: "score the run's snapshots/SUBDIR instead of its checkpoint, into metrics-SUBDIR.json",
+    },
+    backend: backendFlag,
+  },
+  examples: [
+    "deno task evaluate --checkpoint runs/dsprites-cr-s3",
+    "deno task evaluate --checkpoint runs/dsprites-cr-s3 --metrics factor-vae,mig --protocol disentanglement-lib",
+  ],
+});
 
 const fmt = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "—" : v.toFixed(3));
 const fmtCell = (c: Cell | undefined) => {
@@ -87,58 +90,56 @@ export function metricsTable(r: MetricsResult): string {
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
-  const runDir = flags.checkpoint.replace(/\/+$/, "");
-  const metrics = parseMetricList(flags.metrics);
-  let cfg: { dataset?: string; profile?: string };
-  try {
-    cfg = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
-  } catch (e) {
-    throw new Error(`cannot read ${runDir}/config.json (is --checkpoint a run folder?): ${(e as Error).message}`);
-  }
-  if (cfg.dataset !== "dsprites" && cfg.dataset !== "teapots") {
-    throw new Error(
-      `${runDir}/config.json has dataset ${JSON.stringify(cfg.dataset)}: metrics need ground-truth factors ` +
-        "(dsprites or teapots)",
-    );
-  }
-  const profile = flags.profile ?? Profile.catch("paper").parse(cfg.profile);
-  const backend = await initBackend();
-  const model = await loadTrainedModel(runDir, flags.snapshot ? { checkpoint: flags.snapshot } : {});
-  try {
-    const data = await datasetByName(cfg.dataset as DatasetName);
-    console.error(
-      `evaluating ${model.name} on ${data.name}: protocol ${flags.protocol}, profile ${profile}, seed ${flags.seed}`,
-    );
-    const result = await evaluateMetrics(data, model, {
-      protocol: flags.protocol,
-      profile,
-      metrics,
-      seed: flags.seed,
-      backend: backend.description,
-      onProgress: (m) => console.error(`  ${m}`),
-    });
-    const name = flags.snapshot ? `metrics-${flags.snapshot.replaceAll("/", "_")}.json` : "metrics.json";
-    await writeJsonAtomic(`${runDir}/${name}`, { run: runDir, snapshot: flags.snapshot ?? null, ...result });
-    console.log(metricsTable(result));
-    console.log(
-      `\n${result.sampleSizes.imagesEncoded} images encoded in ${result.timings.totalSeconds.toFixed(1)} s ` +
-        `(protocol ${result.protocol}, profile ${result.profile}; paper values are reference only, from Table 1, ` +
-        `mean±std over 50 runs). Wrote ${runDir}/${name}`,
-    );
-  } finally {
-    model.dispose();
-    shutdownBackend();
-  }
-}
-
 if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    console.error(`evaluate: ${(e as Error).message}`);
-    shutdownBackend();
-    Deno.exit(1);
-  }
+  await command.run(async (flags) => {
+    const runDir = flags.checkpoint.replace(/\/+$/, "");
+    let cfg: { dataset?: string; profile?: string };
+    try {
+      cfg = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
+    } catch (e) {
+      const why = e instanceof Deno.errors.NotFound ? "" : `: ${(e as Error).message}`;
+      throw new UsageError(`--checkpoint ${runDir}: cannot read ${runDir}/config.json (is it a run folder?)${why}`);
+    }
+    if (cfg.dataset !== "dsprites" && cfg.dataset !== "teapots") {
+      throw new UsageError(
+        `--checkpoint ${runDir}: its config.json has dataset ${
+          JSON.stringify(cfg.dataset)
+        }; metrics need ground-truth ` +
+          "factors (dsprites or teapots)",
+      );
+    }
+    const profile = flags.profile ?? Profile.catch("paper").parse(cfg.profile);
+    const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
+    const { datasetByName } = await import("../lib/data/registry.ts");
+    const { loadTrainedModel } = await import("../lib/models/load.ts");
+    const { evaluateMetrics } = await import("../lib/metrics/evaluate.ts");
+    const { writeJsonAtomic } = await import("../lib/io/atomic.ts");
+    const backend = await initBackend({ backend: flags.backend });
+    const model = await loadTrainedModel(runDir, flags.snapshot ? { checkpoint: flags.snapshot } : {});
+    try {
+      const data = await datasetByName(cfg.dataset as DatasetName);
+      console.error(
+        `evaluating ${model.name} on ${data.name}: protocol ${flags.protocol}, profile ${profile}, seed ${flags.seed}`,
+      );
+      const result = await evaluateMetrics(data, model, {
+        protocol: flags.protocol,
+        profile,
+        metrics: flags.metrics,
+        seed: flags.seed,
+        backend: backend.description,
+        onProgress: (m) => console.error(`  ${m}`),
+      });
+      const name = flags.snapshot ? `metrics-${flags.snapshot.replaceAll("/", "_")}.json` : "metrics.json";
+      await writeJsonAtomic(`${runDir}/${name}`, { run: runDir, snapshot: flags.snapshot ?? null, ...result });
+      console.log(metricsTable(result));
+      console.log(
+        `\n${result.sampleSizes.imagesEncoded} images encoded in ${result.timings.totalSeconds.toFixed(1)} s ` +
+          `(protocol ${result.protocol}, profile ${result.profile}; paper values are reference only, from Table 1, ` +
+          `mean±std over 50 runs). Wrote ${runDir}/${name}`,
+      );
+    } finally {
+      model.dispose();
+      shutdownBackend();
+    }
+  });
 }

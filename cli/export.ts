@@ -9,22 +9,50 @@
  * `--format onnx` writes the run's inference networks as `.onnx` files (GAN: generator.onnx, encoder.onnx; VAE:
  * encoder.onnx, decoder.onnx) with config.json and ONNX.md (lib/models/onnx_export.ts).
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
+import { defineCommand, requirePath, UsageError } from "../lib/cli/command.ts";
 import { parseGanConfig, presetFor } from "../lib/config/gan.ts";
 import { exportInferenceModel } from "../lib/models/export.ts";
 import { exportOnnxModels } from "../lib/models/onnx_export.ts";
 
-const USAGE = "usage: deno task export --run runs/NAME --out data/pretrained/NAME [--format tfjs|onnx] " +
-  '[--command "deno task train ..."] [--no-snapshots]';
-
-const Flags = z.object({
-  run: z.string().min(1, "--run runs/NAME is required"),
-  out: z.string().min(1, "--out DIR is required"),
-  command: z.string().min(1).optional(),
-  "no-snapshots": z.boolean().default(false),
-  format: z.enum(["tfjs", "onnx"], { error: (i) => `--format: "${i.input}" is not tfjs or onnx` }).default("tfjs"),
-}).strict();
+export const command = defineCommand({
+  name: "export",
+  summary: "a GAN's inference-only copy (G, D/Q, config, log, metrics), or with --format onnx .onnx files (GAN or VAE)",
+  flags: {
+    run: { type: "string", schema: z.string().min(1), required: true, placeholder: "runs/NAME", doc: "the run folder" },
+    out: {
+      type: "string",
+      schema: z.string().min(1),
+      required: true,
+      placeholder: "data/pretrained/NAME",
+      doc: "the folder to write",
+    },
+    command: {
+      type: "string",
+      schema: z.string().min(1),
+      placeholder: '"deno task train ..."',
+      defaultDoc: "rebuilt from the run's config when it is a preset",
+      doc: "the command that trained the run, for MODEL.md",
+    },
+    format: {
+      type: "string",
+      schema: z.enum(["tfjs", "onnx"]),
+      default: "tfjs",
+      inUsage: true,
+      doc: "tfjs: the run-folder copy that loadTrainedModel reads; onnx: the networks as .onnx files (GAN or VAE)",
+    },
+    "no-snapshots": { type: "boolean", doc: "leave out the snapshots (the model just before CR switched on)" },
+  },
+  examples: [
+    "deno task export --run runs/dsprites-cr-s3 --out data/pretrained/dsprites-cr-s3",
+    "deno task export --run runs/dsprites-cr-s3 --out runs/dsprites-cr-s3/onnx --format onnx",
+  ],
+  check(flags, given) {
+    if (flags.format === "onnx" && given.has("no-snapshots")) {
+      throw new UsageError("--no-snapshots applies to --format tfjs only (an ONNX export has no snapshots)");
+    }
+  },
+});
 
 /** The `deno task train` line that recreates a preset config, or null when the config is not a preset. */
 export async function presetCommand(runDir: string): Promise<string | null> {
@@ -35,45 +63,24 @@ export async function presetCommand(runDir: string): Promise<string | null> {
     `--out ${runDir}`;
 }
 
-async function main(): Promise<void> {
-  let values: Record<string, unknown>;
-  try {
-    ({ values } = parseArgs({
-      args: Deno.args,
-      options: {
-        run: { type: "string" },
-        out: { type: "string" },
-        command: { type: "string" },
-        "no-snapshots": { type: "boolean" },
-        format: { type: "string" },
-      },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n${USAGE}`);
-  }
-  const r = Flags.safeParse(values);
-  if (!r.success) throw new Error(`${r.error.issues.map((i) => i.message).join("; ")}\n${USAGE}`);
-  const { run, out } = r.data;
-  if (r.data.format === "onnx") {
-    if (r.data["no-snapshots"]) throw new Error(`--no-snapshots applies to --format tfjs only\n${USAGE}`);
-    const files = await exportOnnxModels(run, out, {
-      command: r.data.command ?? (await presetCommand(run).catch(() => null)) ?? undefined,
-    });
-    console.log(`exported ${run} as ONNX to ${out}: ${files.join(", ")}`);
-    return;
-  }
-  const command = r.data.command ?? (await presetCommand(run));
-  if (!command) throw new Error(`${run}/config.json is not a preset config: say how it was made with --command`);
-  const files = await exportInferenceModel(run, out, { command, snapshots: !r.data["no-snapshots"] });
-  console.log(`exported ${run} to ${out}: ${files.join(", ")}`);
-}
-
 if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    Deno.exit(1);
-  }
+  await command.run(async (flags) => {
+    await requirePath("run", flags.run, "folder");
+    if (flags.format === "onnx") {
+      // VAE runs are not presets of the GAN config: no command is reconstructed for them.
+      const trainCommand = flags.command ?? (await presetCommand(flags.run).catch(() => null)) ?? undefined;
+      const files = await exportOnnxModels(flags.run, flags.out, { command: trainCommand });
+      console.log(`exported ${flags.run} as ONNX to ${flags.out}: ${files.join(", ")}`);
+      return;
+    }
+    const trainCommand = flags.command ?? (await presetCommand(flags.run));
+    if (!trainCommand) {
+      throw new Error(`${flags.run}/config.json is not a preset config: say how it was made with --command`);
+    }
+    const files = await exportInferenceModel(flags.run, flags.out, {
+      command: trainCommand,
+      snapshots: !flags["no-snapshots"],
+    });
+    console.log(`exported ${flags.run} to ${flags.out}: ${files.join(", ")}`);
+  });
 }

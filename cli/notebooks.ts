@@ -10,6 +10,7 @@
  */
 import { basename, join, resolve } from "node:path";
 import { z } from "zod";
+import { defineCommand, type Flags, UsageError } from "../lib/cli/command.ts";
 
 export const APT_PACKAGES = ["jupyter-nbconvert", "fonts-dejavu-core"];
 
@@ -242,49 +243,57 @@ export async function listNotebooks(dir: string, only?: string[]): Promise<strin
   const picked = only ? names.filter((n) => only.some((o) => n.startsWith(o))) : names;
   if (only) {
     for (const o of only) {
-      if (!names.some((n) => n.startsWith(o))) throw new Error(`no notebook in ${dir} starts with "${o}"`);
+      if (!names.some((n) => n.startsWith(o))) throw new UsageError(`--only: no notebook in ${dir} starts with "${o}"`);
     }
   }
   return picked.map((n) => join(dir, n));
 }
 
-const Flags = z.object({
-  only: z.array(z.string().min(1)).optional(),
-  out: z.string().min(1).default("runs/notebooks"),
-  profile: z.enum(["smoke", "cpu", "paper"]).default("smoke"),
-  timeout: z.coerce.number().int().positive().default(600),
-  html: z.boolean().default(true),
-}).strict();
+export const command = defineCommand({
+  name: "notebooks",
+  summary: "executes every notebook headless in Jupyter (Deno kernel), smoke profile",
+  flags: {
+    only: {
+      type: "list",
+      placeholder: "01,03",
+      inUsage: true,
+      defaultDoc: "every notebook",
+      doc: "the notebooks whose names start with these",
+    },
+    out: {
+      type: "string",
+      schema: z.string().min(1),
+      default: "runs/notebooks",
+      placeholder: "DIR",
+      inUsage: true,
+      doc: "where the executed notebooks, their HTML and their runs go",
+    },
+    profile: {
+      type: "string",
+      schema: z.enum(["smoke", "cpu", "paper"]),
+      default: "smoke",
+      inUsage: true,
+      doc: "the notebooks' profile (IGCR_PROFILE)",
+    },
+    timeout: {
+      type: "number",
+      schema: z.number().int().positive(),
+      default: 600,
+      placeholder: "S",
+      inUsage: true,
+      doc: "seconds a cell may run",
+    },
+    "no-html": { type: "boolean", inUsage: true, doc: "skip the HTML exports" },
+  },
+  examples: ["deno task notebooks --only 01,04 --no-html"],
+});
+export type NotebookFlags = Flags<typeof command.flags>;
 
-export function parseFlags(args: string[]): z.infer<typeof Flags> {
-  const raw: Record<string, unknown> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--no-html") {
-      raw.html = false;
-      continue;
-    }
-    const m = a.match(/^--([a-z-]+)(?:=(.*))?$/);
-    if (!m) throw new Error(`unexpected argument "${a}" (usage: --only 01,03 --out DIR --profile smoke --timeout S)`);
-    const value = m[2] ?? args[++i];
-    if (value === undefined) throw new Error(`flag --${m[1]} needs a value`);
-    raw[m[1]] = m[1] === "only" ? value.split(",").map((s) => s.trim()).filter(Boolean) : value;
-  }
-  const r = Flags.safeParse(raw);
-  if (!r.success) {
-    throw new Error(
-      `bad flags: ${r.error.issues.map((i) => `${i.path.join(".") || "flags"}: ${i.message}`).join("; ")}`,
-    );
-  }
-  return r.data;
-}
-
-async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args);
-  await ensureJupyter();
+async function main(flags: NotebookFlags): Promise<number> {
   const dir = resolve(new URL("../notebooks", import.meta.url).pathname);
   const notebooks = await listNotebooks(dir, flags.only);
   if (notebooks.length === 0) throw new Error(`no notebooks in ${dir}`);
+  await ensureJupyter();
   let failed = 0;
   for (const nb of notebooks) {
     console.error(`notebooks: executing ${basename(nb)} (profile ${flags.profile}) ...`);
@@ -292,7 +301,7 @@ async function main(): Promise<number> {
       outDir: flags.out,
       profile: flags.profile,
       timeoutS: flags.timeout,
-      html: flags.html,
+      html: !flags["no-html"],
     });
     if (r.ok) {
       console.error(`notebooks: ${r.notebook} ok in ${r.seconds.toFixed(1)} s -> ${r.htmlPath ?? r.executedPath}`);
@@ -306,11 +315,4 @@ async function main(): Promise<number> {
   return failed === 0 ? 0 : 1;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error(`notebooks: ${(e as Error).message}`);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await command.run(main);

@@ -11,9 +11,10 @@
  * --grid gamma=1,10,20,40`). `--evaluate` then runs `deno task evaluate` (FactorVAE, infogan-cr protocol) on members lacking
  * metrics.json, which `deno task select` reads as the supervised score.
  */
-import { parseArgs } from "node:util";
-import { runDenoLogged } from "../lib/io/subprocess.ts";
 import { z } from "zod";
+import { defineCommand, type Flags } from "../lib/cli/command.ts";
+import { backendFlag } from "../lib/config/backend.ts";
+import { runDenoLogged } from "../lib/io/subprocess.ts";
 import {
   memberStatus,
   POOL_MODELS,
@@ -24,19 +25,58 @@ import {
   writePoolManifest,
 } from "../lib/selection/pool.ts";
 
-const Flags = z.object({
-  dataset: z.enum(["dsprites", "teapots", "celeba"]),
-  model: z.enum(POOL_MODELS),
-  profile: z.enum(["smoke", "cpu", "paper"]),
-  seeds: z.coerce.number().int().min(1),
-  "seed-start": z.coerce.number().int().default(0),
-  out: z.string().min(1),
-  parallel: z.coerce.number().int().min(1).max(16).default(2),
-  iterations: z.coerce.number().int().positive().optional(),
-  grid: z.array(z.string()).default([]),
-  evaluate: z.boolean().default(false),
-  "dry-run": z.boolean().default(false),
-}).strict();
+export const command = defineCommand({
+  name: "pool",
+  summary: "trains a pool of models for model selection (seeds × a small grid), resumable",
+  flags: {
+    dataset: { type: "string", schema: z.enum(["dsprites", "teapots", "celeba"]), required: true, doc: "the dataset" },
+    model: {
+      type: "string",
+      schema: z.enum(POOL_MODELS),
+      required: true,
+      placeholder: "MODEL",
+      doc: "the members' model",
+    },
+    profile: { type: "string", schema: z.enum(["smoke", "cpu", "paper"]), required: true, doc: "the preset's size" },
+    seeds: { type: "number", schema: z.number().int().min(1), required: true, doc: "how many seeds" },
+    out: {
+      type: "string",
+      schema: z.string().min(1),
+      required: true,
+      placeholder: "runs/POOL",
+      doc: "the pool folder",
+    },
+    "seed-start": { type: "number", schema: z.number().int(), default: 0, doc: "the first seed" },
+    parallel: {
+      type: "number",
+      schema: z.number().int().min(1).max(16),
+      default: 2,
+      doc: "members trained at a time (each gets cores / N wasm threads)",
+    },
+    iterations: {
+      type: "number",
+      schema: z.number().int().positive(),
+      defaultDoc: "the profile's",
+      doc: "training length of each member",
+    },
+    grid: {
+      type: "list",
+      split: false,
+      schema: z.array(z.string().regex(/^[a-z][a-z0-9-]*=.+$/, "expected flag=value1,value2 (e.g. gamma=1,10,20,40)")),
+      default: [],
+      placeholder: "flag=v1,v2",
+      doc: "crosses the seeds with values of a `deno task train` flag",
+    },
+    evaluate: { type: "boolean", doc: "then score members lacking metrics.json (FactorVAE, infogan-cr protocol)" },
+    "dry-run": { type: "boolean", doc: "print the members and the commands, train nothing" },
+    backend: backendFlag,
+  },
+  examples: [
+    "deno task pool --dataset dsprites --model infogan-cr --profile cpu --seeds 8 --out runs/pool-dsprites --evaluate",
+    "deno task pool --dataset dsprites --model factor-vae --profile cpu --seeds 2 --grid gamma=1,10,20,40 " +
+    "--out runs/pool-fvae",
+  ],
+});
 
 /** `--grid key=v1,v2` → { key: [v1, v2] } (numbers where they parse). */
 export function parseGrid(items: string[]): Record<string, (number | string)[]> {
@@ -49,42 +89,13 @@ export function parseGrid(items: string[]): Record<string, (number | string)[]> 
   return grid;
 }
 
-function parseFlags(argv: string[]) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      dataset: { type: "string" },
-      model: { type: "string" },
-      profile: { type: "string" },
-      seeds: { type: "string" },
-      "seed-start": { type: "string" },
-      out: { type: "string" },
-      parallel: { type: "string" },
-      iterations: { type: "string" },
-      grid: { type: "string", multiple: true },
-      evaluate: { type: "boolean" },
-      "dry-run": { type: "boolean" },
-      backend: { type: "string" },
-    },
-    strict: true,
-  });
-  const { backend: _backend, ...rest } = values;
-  const r = Flags.safeParse(rest);
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ");
-    throw new Error(`pool: ${msg}`);
-  }
-  return { ...r.data, backend: values.backend };
-}
-
 interface Job {
   member: PoolMember;
   dir: string;
   resume: boolean;
 }
 
-async function main(): Promise<number> {
-  const flags = parseFlags(Deno.args);
+async function main(flags: Flags<typeof command.flags>): Promise<number> {
   const spec = PoolSpec.parse({
     dataset: flags.dataset,
     model: flags.model,
@@ -180,11 +191,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main());
-  } catch (e) {
-    console.error((e as Error).message);
-    Deno.exit(2);
-  }
-}
+if (import.meta.main) await command.run(main);

@@ -12,20 +12,15 @@
  * one are evaluated here (FactorVAE, infogan-cr protocol, the selection profile's sizes) and the result is kept in
  * selection.json only.
  */
-import { parseArgs } from "node:util";
-import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { initBackend, shutdownBackend } from "../lib/backend.ts";
+import { defineCommand, type Flags, requirePath, UsageError } from "../lib/cli/command.ts";
+import { backendFlag } from "../lib/config/backend.ts";
 import { Rng } from "../lib/rng.ts";
 import type { GroundTruthData } from "../lib/data/ground_truth.ts";
-import { DSprites } from "../lib/data/dsprites.ts";
-import { Teapots } from "../lib/data/teapots.ts";
 import type { TrainedModel } from "../lib/models/capabilities.ts";
-import { loadTrainedModel } from "../lib/models/load.ts";
-import { meanKlPerDim, type VaeModel } from "../lib/models/vae.ts";
-import { evaluateMetrics } from "../lib/metrics/evaluate.ts";
-import { modelCentrality, type ModelCentralityResult } from "../lib/selection/model_centrality.ts";
-import { activeFromKl, udr, UDR_SAMPLES, type UdrResult } from "../lib/selection/udr.ts";
+import type { VaeModel } from "../lib/models/vae.ts";
+import type { ModelCentralityResult } from "../lib/selection/model_centrality.ts";
+import type { UdrResult } from "../lib/selection/udr.ts";
 import { listPoolMembers, readPoolSpec } from "../lib/selection/pool.ts";
 import {
   compareWithSupervised,
@@ -38,54 +33,57 @@ import {
   type SelectionMethod,
   supervisedFactorVae,
 } from "../lib/selection/report.ts";
-import { heatmap, scatter, specToSvg, svgToPng, type VegaLiteSpec } from "../lib/viz/charts.ts";
+import type { VegaLiteSpec } from "../lib/viz/charts.ts";
 import { writeBytesAtomic, writeTextAtomic } from "../lib/io/atomic.ts";
 
-const Flags = z.object({
-  pool: z.string().min(1),
-  method: z.enum(["model-centrality", "udr-lasso", "udr-spearman", "all"]).default("all"),
-  profile: z.enum(["smoke", "cpu", "paper"]).optional(),
-  seed: z.coerce.number().int().default(0),
-  supervised: z.boolean().default(false),
-  "udr-samples": z.coerce.number().int().min(2).optional(),
-  chunk: z.coerce.number().int().min(1).default(256),
-  "no-plots": z.boolean().default(false),
-}).strict();
-type Flags = z.infer<typeof Flags>;
-
-function parseFlags(argv: string[]): Flags {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      pool: { type: "string" },
-      method: { type: "string" },
-      profile: { type: "string" },
-      seed: { type: "string" },
-      supervised: { type: "boolean" },
-      "udr-samples": { type: "string" },
-      chunk: { type: "string" },
-      "no-plots": { type: "boolean" },
-      backend: { type: "string" },
+export const command = defineCommand({
+  name: "select",
+  summary: "selects a model from a trained pool without labels (ModelCentrality, UDR), checked against FactorVAE",
+  flags: {
+    pool: {
+      type: "string",
+      schema: z.string().min(1),
+      required: true,
+      placeholder: "runs/POOL",
+      doc: "the pool folder",
     },
-    strict: true,
-  });
-  const { backend: _b, ...rest } = values;
-  const r = Flags.safeParse(rest);
-  if (!r.success) {
-    throw new Error(`select: ${r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ")}`);
-  }
-  return r.data;
-}
+    method: {
+      type: "string",
+      schema: z.enum(["model-centrality", "udr-lasso", "udr-spearman", "all"]),
+      default: "all",
+      inUsage: true,
+      doc: "the selection method",
+    },
+    profile: {
+      type: "string",
+      schema: z.enum(["smoke", "cpu", "paper"]),
+      defaultDoc: "the pool's profile, else cpu",
+      doc: "sample sizes",
+    },
+    seed: { type: "number", schema: z.number().int(), default: 0, doc: "the seed of the selection's sampling" },
+    supervised: { type: "boolean", doc: "evaluate FactorVAE on members without metrics.json (kept in selection.json)" },
+    "udr-samples": {
+      type: "number",
+      schema: z.number().int().min(2),
+      defaultDoc: "the profile's",
+      doc: "images UDR encodes",
+    },
+    chunk: { type: "number", schema: z.number().int().min(1), default: 256, doc: "images per batch" },
+    "no-plots": { type: "boolean", doc: "write no plots" },
+    backend: backendFlag,
+  },
+  examples: ["deno task select --pool runs/pool-dsprites --method all"],
+});
 
 /** The ground-truth dataset a pool was trained on (its real images feed UDR and the supervised score). */
-function datasetFor(name: string): GroundTruthData {
+async function datasetFor(name: string): Promise<GroundTruthData> {
   switch (name) {
     case "dsprites":
-      return new DSprites();
+      return new (await import("../lib/data/dsprites.ts")).DSprites();
     case "teapots":
-      return new Teapots();
+      return new (await import("../lib/data/teapots.ts")).Teapots();
     default:
-      throw new Error(`select: dataset "${name}" has no ground-truth factors here; UDR and supervised scores need one`);
+      throw new Error(`dataset "${name}" has no ground-truth factors here; UDR and supervised scores need one`);
   }
 }
 
@@ -94,6 +92,7 @@ function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
 }
 
 async function writeChart(dir: string, name: string, spec: VegaLiteSpec): Promise<string[]> {
+  const { specToSvg, svgToPng } = await import("../lib/viz/charts.ts");
   const svg = await specToSvg(spec);
   await writeAtomic(`${dir}/${name}.svg`, svg);
   await writeAtomic(`${dir}/${name}.png`, await svgToPng(svg));
@@ -112,25 +111,33 @@ function throttled(label: string): (msg: string) => void {
   };
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
-  const backend = await initBackend();
+async function main(flags: Flags<typeof command.flags>): Promise<void> {
+  const tf = await import("@tensorflow/tfjs");
+  const { initBackend } = await import("../lib/backend.ts");
+  const { loadTrainedModel } = await import("../lib/models/load.ts");
+  const { meanKlPerDim } = await import("../lib/models/vae.ts");
+  const { evaluateMetrics } = await import("../lib/metrics/evaluate.ts");
+  const { modelCentrality } = await import("../lib/selection/model_centrality.ts");
+  const { activeFromKl, udr, UDR_SAMPLES } = await import("../lib/selection/udr.ts");
+  const { heatmap, scatter } = await import("../lib/viz/charts.ts");
   const poolDir = flags.pool.replace(/\/+$/, "");
+  await requirePath("pool", poolDir, "folder");
   const spec = await readPoolSpec(poolDir);
   const profile = flags.profile ?? spec?.profile ?? "cpu";
   const methods: SelectionMethod[] = flags.method === "all" ? [...SELECTION_METHODS] : [flags.method];
   const members = await listPoolMembers(poolDir);
   if (members.length < 2) {
-    throw new Error(`select: ${poolDir} has ${members.length} trained member(s); selection needs at least 2`);
+    throw new UsageError(`--pool ${poolDir} has ${members.length} trained member(s); selection needs at least 2`);
   }
   const configs = await Promise.all(
     members.map(async (m) => JSON.parse(await Deno.readTextFile(`${m.dir}/config.json`)) as Record<string, unknown>),
   );
   const datasets = new Set(configs.map((c) => String(c.dataset)));
-  if (datasets.size !== 1) throw new Error(`select: the pool mixes datasets (${[...datasets].join(", ")})`);
+  if (datasets.size !== 1) throw new Error(`the pool mixes datasets (${[...datasets].join(", ")})`);
   const datasetName = [...datasets][0];
   const modelNames = configs.map((c) => String(c.model));
   const names = members.map((m) => m.name);
+  const backend = await initBackend({ backend: flags.backend });
   const rng = new Rng(flags.seed);
   console.error(`select: ${members.length} members of ${poolDir} (${[...new Set(modelNames)].join(", ")}), ${profile}`);
 
@@ -143,7 +150,7 @@ async function main(): Promise<void> {
     const supervisedSource: string[] = [];
     let data: GroundTruthData | undefined;
     const needData = flags.supervised || methods.some((m) => m.startsWith("udr"));
-    if (needData) data = datasetFor(datasetName);
+    if (needData) data = await datasetFor(datasetName);
     for (let i = 0; i < members.length; i++) {
       let s: number | undefined;
       try {
@@ -327,12 +334,12 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  try {
-    await main();
-    shutdownBackend();
-  } catch (e) {
-    console.error((e as Error).message);
-    shutdownBackend();
-    Deno.exit(1);
-  }
+  await command.run(async (flags) => {
+    try {
+      await main(flags);
+    } finally {
+      const { shutdownBackend } = await import("../lib/backend.ts");
+      shutdownBackend();
+    }
+  });
 }

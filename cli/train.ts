@@ -8,122 +8,128 @@
  * checkpoint/, snapshots/ (the model just before CR switches on). The VAE baselines train through
  * `--model factor-vae|beta-vae`, handed to lib/train/vae_trainer.ts with the VAE presets.
  */
-import { parseArgs } from "node:util";
 import { z } from "zod";
-import { BackendChoice, initBackend, shutdownBackend } from "../lib/backend.ts";
+import { defineCommand, type Flags, UsageError } from "../lib/cli/command.ts";
+import { backendFlag } from "../lib/config/backend.ts";
 import { type GanConfig, GanModelName, parseGanConfig, presetFor, Profile } from "../lib/config/gan.ts";
-import { train } from "../lib/train/trainer.ts";
 import { parseVaeConfig, presetFor as vaePresetFor, type VaeConfig } from "../lib/config/vae.ts";
-import { trainVae } from "../lib/train/vae_trainer.ts";
-import { datasetByName, type DatasetName } from "../lib/data/registry.ts";
+import type { DatasetName } from "../lib/data/registry.ts";
 
-export const USAGE =
-  "usage: deno task train --dataset dsprites|teapots|celeba --model infogan-cr|infogan|factor-vae|beta-vae " +
-  "--profile smoke|cpu|paper [--seed 0] --out runs/NAME [--resume] [--iterations N] [--backend wasm] [--no-grids] " +
-  "[--gamma G (factor-vae)] [--beta B (beta-vae)]\n" +
-  "       deno task train --config FILE.json --out runs/NAME [--resume] [--backend wasm] [--no-grids] " +
-  "[--data-options '{\"count\":20000}']";
-
-export const TrainFlags = z.object({
-  dataset: z.enum(["dsprites", "teapots", "celeba"], { message: "--dataset must be dsprites, teapots or celeba" })
-    .optional(),
-  /** A whole config file (kind "gan" or "vae"); excludes the preset flags. */
-  config: z.string().min(1).optional(),
-  /** Dataset options as JSON (e.g. {"count":20000,"seed":1} for the teapots training set), lib/data/registry.ts. */
-  "data-options": z.string().optional(),
-  model: z.enum([...GanModelName.options, "factor-vae", "beta-vae"]).default("infogan-cr"),
-  profile: Profile.default("cpu"),
-  seed: z.coerce.number().int().default(0),
-  out: z.string().min(1, "--out runs/NAME is required"),
-  resume: z.boolean().default(false),
-  iterations: z.coerce.number().int().positive().optional(),
-  backend: BackendChoice.optional(),
-  "no-grids": z.boolean().default(false),
-  /** FactorVAE's total-correlation weight (the paper's pool: 1, 10, 20, 40). */
-  gamma: z.coerce.number().nonnegative().optional(),
-  /** beta-VAE's KL weight. */
-  beta: z.coerce.number().nonnegative().optional(),
-}).strict();
-export type TrainFlags = z.infer<typeof TrainFlags>;
-
-/** Parses argv; an unknown flag or a bad value is an error that names it. */
-export function parseTrainFlags(argv: string[]): TrainFlags {
-  let values: Record<string, unknown>;
+/** `--data-options`: JSON naming dataset options (lib/data/registry.ts), checked key by key. */
+const DataOptions = z.string().transform((text, ctx) => {
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        dataset: { type: "string" },
-        config: { type: "string" },
-        "data-options": { type: "string" },
-        model: { type: "string" },
-        profile: { type: "string" },
-        seed: { type: "string" },
-        out: { type: "string" },
-        resume: { type: "boolean" },
-        iterations: { type: "string" },
-        backend: { type: "string" },
-        "no-grids": { type: "boolean" },
-        gamma: { type: "string" },
-        beta: { type: "string" },
-        help: { type: "boolean" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
+    return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n${USAGE}`);
+    ctx.addIssue({ code: "custom", message: `not JSON (${(e as Error).message})` });
+    return z.NEVER;
   }
-  if (values.help) throw new Error(USAGE);
-  const { help: _h, ...rest } = values;
-  const r = TrainFlags.safeParse(rest);
-  if (!r.success) {
-    const msg = r.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; ");
-    throw new Error(`${msg}\n${USAGE}`);
-  }
-  if (r.data.config !== undefined) {
-    const clash = ["dataset", "model", "profile", "seed", "iterations", "gamma", "beta"].filter((k) => k in rest);
-    if (clash.length > 0) {
-      throw new Error(
-        `--config gives the whole config; drop ${
-          clash.map((k) => "--" + k).join(", ")
-        } (edit the file instead)\n${USAGE}`,
-      );
+}).pipe(
+  z.object({
+    count: z.number().int().positive().optional(),
+    seed: z.number().int().optional(),
+    limit: z.number().int().positive().optional(),
+    dir: z.string().optional(),
+  }).strict(),
+);
+
+/** The preset flags that `--config` replaces (a config file holds them all). */
+const PRESET_FLAGS = ["dataset", "model", "profile", "seed", "iterations", "gamma", "beta"];
+
+export const command = defineCommand({
+  name: "train",
+  summary: "trains one model into a run folder (config, log, samples, checkpoint)",
+  flags: {
+    dataset: {
+      type: "string",
+      schema: z.enum(["dsprites", "teapots", "celeba"]),
+      inUsage: true,
+      doc: "the training data (required unless --config)",
+    },
+    model: {
+      type: "string",
+      schema: z.enum([...GanModelName.options, "factor-vae", "beta-vae"]),
+      default: "infogan-cr",
+      inUsage: true,
+      doc: "InfoGAN-CR, InfoGAN (no CR), or a VAE baseline",
+    },
+    profile: { type: "string", schema: Profile, default: "cpu", doc: "the preset's size" },
+    seed: { type: "number", schema: z.number().int(), default: 0, doc: "the run's seed" },
+    out: {
+      type: "string",
+      schema: z.string().min(1),
+      required: true,
+      placeholder: "runs/NAME",
+      doc: "the run folder to write",
+    },
+    resume: { type: "boolean", doc: "continue the checkpoint in --out where it stopped" },
+    iterations: {
+      type: "number",
+      schema: z.number().int().positive(),
+      defaultDoc: "the profile's",
+      doc: "training length",
+    },
+    "no-grids": { type: "boolean", doc: "write no sample grids while training" },
+    gamma: {
+      type: "number",
+      schema: z.number().nonnegative(),
+      placeholder: "G",
+      doc: "FactorVAE's total-correlation weight (--model factor-vae)",
+    },
+    beta: {
+      type: "number",
+      schema: z.number().nonnegative(),
+      placeholder: "B",
+      doc: "beta-VAE's KL weight (--model beta-vae)",
+    },
+    config: {
+      type: "string",
+      schema: z.string().min(1),
+      placeholder: "FILE.json",
+      doc: "a whole run config (GAN or VAE, as a run's config.json) instead of the preset flags",
+    },
+    "data-options": {
+      type: "string",
+      schema: DataOptions,
+      placeholder: "JSON",
+      doc: "dataset options with --config, e.g. '{\"count\":20000}'",
+    },
+    backend: backendFlag,
+  },
+  examples: [
+    "deno task train --dataset dsprites --model infogan-cr --profile cpu --seed 3 --out runs/dsprites-cr-s3",
+    "deno task train --dataset dsprites --model factor-vae --gamma 10 --profile smoke --out runs/fvae-smoke",
+    "deno task train --config runs/dsprites-cr-s3/config.json --out runs/copy",
+  ],
+  check(flags, given) {
+    if (flags.config !== undefined) {
+      const clash = PRESET_FLAGS.filter((k) => given.has(k));
+      if (clash.length > 0) {
+        throw new UsageError(
+          `--config gives the whole config; drop ${clash.map((k) => "--" + k).join(", ")} (edit the file instead)`,
+        );
+      }
+    } else if (flags["data-options"] !== undefined) {
+      throw new UsageError("--data-options goes with --config");
+    } else if (flags.dataset === undefined) {
+      throw new UsageError("--dataset is required (dsprites, teapots or celeba), or give --config FILE");
     }
-  } else if (r.data["data-options"] !== undefined) {
-    throw new Error(`--data-options goes with --config\n${USAGE}`);
-  } else if (r.data.dataset === undefined) {
-    throw new Error(`--dataset is required (dsprites, teapots or celeba), or give --config FILE\n${USAGE}`);
-  }
-  if (r.data.gamma !== undefined && r.data.model !== "factor-vae") {
-    throw new Error(`--gamma applies to --model factor-vae only (got --model ${r.data.model})\n${USAGE}`);
-  }
-  if (r.data.beta !== undefined && r.data.model !== "beta-vae") {
-    throw new Error(`--beta applies to --model beta-vae only (got --model ${r.data.model})\n${USAGE}`);
-  }
-  return r.data;
-}
+    if (flags.gamma !== undefined && flags.model !== "factor-vae") {
+      throw new UsageError(`--gamma applies to --model factor-vae only (got --model ${flags.model})`);
+    }
+    if (flags.beta !== undefined && flags.model !== "beta-vae") {
+      throw new UsageError(`--beta applies to --model beta-vae only (got --model ${flags.model})`);
+    }
+    if ((flags.model === "factor-vae" || flags.model === "beta-vae") && flags.dataset === "celeba") {
+      throw new UsageError(`--model ${flags.model} trains on --dataset dsprites or teapots`);
+    }
+  },
+});
+export type TrainFlags = Flags<typeof command.flags>;
 
-/** The training data named by the config, with `--data-options` (JSON, checked by key) when given. */
-async function datasetFromFlag(name: DatasetName, json: string | undefined) {
-  if (json === undefined) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (e) {
-    throw new Error(`--data-options is not JSON: ${(e as Error).message}`);
-  }
-  const r = DataOptions.safeParse(raw);
-  if (!r.success) throw new Error(`--data-options: ${r.error.issues.map((i) => i.message).join("; ")}`);
-  return await datasetByName(name, r.data);
+/** Parses argv; an unknown flag, a bad value or a bad combination is a UsageError that names it. */
+export function parseTrainFlags(argv: string[]): TrainFlags {
+  return command.parse(argv);
 }
-
-const DataOptions = z.object({
-  count: z.number().int().positive().optional(),
-  seed: z.number().int().optional(),
-  limit: z.number().int().positive().optional(),
-  dir: z.string().optional(),
-}).strict();
 
 function isGanConfig(cfg: GanConfig | VaeConfig): cfg is GanConfig {
   return "kind" in cfg && cfg.kind === "gan";
@@ -135,7 +141,8 @@ export async function readConfigFile(path: string): Promise<GanConfig | VaeConfi
   try {
     raw = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
-    throw new Error(`--config ${path}: ${e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message}`);
+    if (e instanceof Deno.errors.NotFound) throw new UsageError(`--config ${path}: no such file`);
+    throw new Error(`--config ${path}: ${(e as Error).message}`);
   }
   const r = raw as { kind?: unknown; model?: unknown } | null;
   try {
@@ -150,72 +157,65 @@ export async function readConfigFile(path: string): Promise<GanConfig | VaeConfi
   );
 }
 
-async function main(): Promise<void> {
-  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
-    console.log(USAGE);
-    return;
-  }
-  const flags = parseTrainFlags(Deno.args);
-  const backend = await initBackend({ backend: flags.backend });
-  try {
-    if (flags.config !== undefined) {
-      const cfg = await readConfigFile(flags.config);
+if (import.meta.main) {
+  await command.run(async (flags) => {
+    const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
+    const { train } = await import("../lib/train/trainer.ts");
+    const { trainVae } = await import("../lib/train/vae_trainer.ts");
+    const { datasetByName } = await import("../lib/data/registry.ts");
+    const fileConfig = flags.config === undefined ? undefined : await readConfigFile(flags.config);
+    const backend = await initBackend({ backend: flags.backend });
+    const grids = !flags["no-grids"];
+    try {
+      if (fileConfig !== undefined) {
+        const cfg = fileConfig;
+        console.error(
+          `training ${cfg.model} on ${cfg.dataset} (config ${flags.config}, ${cfg.iterations} iterations) into ` +
+            `${flags.out} on ${backend.description}`,
+        );
+        const t0 = performance.now();
+        const options = flags["data-options"];
+        const data = options === undefined ? undefined : await datasetByName(cfg.dataset as DatasetName, options);
+        if (!isGanConfig(cfg)) {
+          const r = await trainVae(cfg, flags.out, { data, resume: flags.resume, grids });
+          console.error(`done: ${r.iterations} iterations in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+        } else {
+          const trainer = await train(cfg, flags.out, { data, resume: flags.resume, grids });
+          const it = trainer.iteration;
+          trainer.dispose();
+          console.error(`done: ${it} iterations in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+        }
+        return;
+      }
+      const dataset = flags.dataset!; // check(): --dataset or --config
+      if (flags.model === "factor-vae" || flags.model === "beta-vae") {
+        // The VAE baselines have their own config and trainer (lib/config/vae.ts, lib/train/vae_trainer.ts).
+        let vcfg = parseVaeConfig({
+          ...vaePresetFor(dataset as "dsprites" | "teapots", flags.profile, flags.model),
+          seed: flags.seed,
+          ...(flags.gamma !== undefined && { gamma: flags.gamma }),
+          ...(flags.beta !== undefined && { beta: flags.beta }),
+        });
+        if (flags.iterations !== undefined) vcfg = parseVaeConfig({ ...vcfg, iterations: flags.iterations });
+        console.error(`training ${flags.model} on ${dataset} into ${flags.out} on ${backend.description}`);
+        const r = await trainVae(vcfg, flags.out, { resume: flags.resume, grids });
+        console.error(`done: ${r.iterations} iterations; run folder ${flags.out}`);
+        return;
+      }
+      let cfg = presetFor(dataset, flags.profile, { model: flags.model, seed: flags.seed });
+      if (flags.iterations !== undefined) cfg = parseGanConfig({ ...cfg, iterations: flags.iterations });
       console.error(
-        `training ${cfg.model} on ${cfg.dataset} (config ${flags.config}, ${cfg.iterations} iterations) into ` +
-          `${flags.out} on ${backend.description}`,
+        `training ${cfg.model} on ${cfg.dataset} (profile ${cfg.profile}, seed ${cfg.seed}, ` +
+          `${cfg.iterations} iterations, batch ${cfg.batchSize}) into ${flags.out} on ${backend.description}`,
       );
       const t0 = performance.now();
-      const data = await datasetFromFlag(cfg.dataset, flags["data-options"]);
-      if (!isGanConfig(cfg)) {
-        const r = await trainVae(cfg, flags.out, { data, resume: flags.resume, grids: !flags["no-grids"] });
-        console.error(`done: ${r.iterations} iterations in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-      } else {
-        const trainer = await train(cfg, flags.out, { data, resume: flags.resume, grids: !flags["no-grids"] });
-        const it = trainer.iteration;
-        trainer.dispose();
-        console.error(`done: ${it} iterations in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-      }
-      return;
+      const trainer = await train(cfg, flags.out, { resume: flags.resume, grids });
+      const it = trainer.iteration;
+      trainer.dispose();
+      const s = (performance.now() - t0) / 1000;
+      console.error(`done: ${it} iterations in ${s.toFixed(0)} s; run folder ${flags.out}`);
+    } finally {
+      shutdownBackend();
     }
-    if (flags.dataset === undefined) throw new Error("--dataset is required");
-    if (flags.model === "factor-vae" || flags.model === "beta-vae") {
-      // The VAE baselines have their own config and trainer (lib/config/vae.ts, lib/train/vae_trainer.ts).
-      if (flags.dataset === "celeba") throw new Error("--model factor-vae/beta-vae: datasets are dsprites and teapots");
-      let vcfg = parseVaeConfig({
-        ...vaePresetFor(flags.dataset, flags.profile, flags.model),
-        seed: flags.seed,
-        ...(flags.gamma !== undefined && { gamma: flags.gamma }),
-        ...(flags.beta !== undefined && { beta: flags.beta }),
-      });
-      if (flags.iterations !== undefined) vcfg = parseVaeConfig({ ...vcfg, iterations: flags.iterations });
-      console.error(`training ${flags.model} on ${flags.dataset} into ${flags.out} on ${backend.description}`);
-      const r = await trainVae(vcfg, flags.out, { resume: flags.resume, grids: !flags["no-grids"] });
-      console.error(`done: ${r.iterations} iterations; run folder ${flags.out}`);
-      return;
-    }
-    let cfg = presetFor(flags.dataset, flags.profile, { model: flags.model as GanModelName, seed: flags.seed });
-    if (flags.iterations !== undefined) cfg = parseGanConfig({ ...cfg, iterations: flags.iterations });
-    console.error(
-      `training ${cfg.model} on ${cfg.dataset} (profile ${cfg.profile}, seed ${cfg.seed}, ${cfg.iterations} iterations, ` +
-        `batch ${cfg.batchSize}) into ${flags.out} on ${backend.description}`,
-    );
-    const t0 = performance.now();
-    const trainer = await train(cfg, flags.out, { resume: flags.resume, grids: !flags["no-grids"] });
-    const it = trainer.iteration;
-    trainer.dispose();
-    const s = (performance.now() - t0) / 1000;
-    console.error(`done: ${it} iterations in ${s.toFixed(0)} s; run folder ${flags.out}`);
-  } finally {
-    shutdownBackend();
-  }
-}
-
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    shutdownBackend();
-    Deno.exit(1);
-  }
+  });
 }

@@ -11,12 +11,11 @@
  * Override with `--backend NAME` on any command or the environment variable IGCR_BACKEND.
  */
 import * as tf from "@tensorflow/tfjs";
-import { z } from "zod";
+import { BackendChoice } from "./config/backend.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
 import { enableWasmThreads, wasmThreadCount } from "./kernels/threads.ts";
 
-export const BackendChoice = z.enum(["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"]);
-export type BackendChoice = z.infer<typeof BackendChoice>;
+export { BackendChoice } from "./config/backend.ts";
 
 export interface BackendInfo {
   /** What was asked for. */

@@ -50,10 +50,10 @@ Deno.test({
       assert.deepEqual(leftovers, []);
 
       const bad = await evaluateCli(["--checkpoint", dir, "--metrics", "mig,nope"]);
-      assert.equal(bad.code, 1);
-      assert.match(bad.stderr, /unknown metric "nope"/);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--metrics "nope": expected one of all, factor-vae/);
       const missing = await evaluateCli(["--checkpoint", `${dir}/nowhere`]);
-      assert.equal(missing.code, 1);
+      assert.equal(missing.code, 2);
       assert.match(missing.stderr, /cannot read .*nowhere\/config.json/);
     } finally {
       await Deno.remove(dir, { recursive: true });

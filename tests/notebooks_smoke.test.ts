@@ -11,12 +11,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  command,
   ensureJupyter,
   executeNotebook,
   findCellErrors,
   formatCellError,
   listNotebooks,
-  parseFlags,
 } from "../cli/notebooks.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -45,14 +45,14 @@ Deno.test("findCellErrors names the notebook, the 1-based cell, its first line a
 });
 
 Deno.test("notebook flags and listing", async () => {
-  assert.deepEqual(parseFlags(["--only", "01,04", "--no-html"]), {
+  assert.deepEqual(command.parse(["--only", "01,04", "--no-html"]), {
     only: ["01", "04"],
     out: "runs/notebooks",
     profile: "smoke",
     timeout: 600,
-    html: false,
+    "no-html": true,
   });
-  assert.throws(() => parseFlags(["--profile", "big"]), /profile/);
+  assert.throws(() => command.parse(["--profile", "big"]), /--profile "big"/);
   const all = await listNotebooks(join(ROOT, "notebooks"));
   assert.deepEqual(all.map((p) => p.split("/").pop()), [
     "01_dsprites.ipynb",

@@ -124,13 +124,20 @@ Deno.test({
 Deno.test("export --format onnx: bad input fails with one line naming it, and writes nothing", async () => {
   const out = join(tmp, "bad");
   const fmt = await exportCli(["--run", join(root, SHIPPED[0]), "--out", out, "--format", "onnnx"]);
-  assert.equal(fmt.code, 1);
-  assert.match(fmt.stderr, /--format: "onnnx" is not tfjs or onnx/);
-  const missing = await exportCli(["--run", join(tmp, "no-such-run"), "--out", out, "--format", "onnx"]);
-  assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /error: export: cannot read .*no-such-run\/config\.json/);
+  assert.equal(fmt.code, 2, "a usage error");
+  assert.match(fmt.stderr, /--format "onnnx": expected one of tfjs, onnx/);
   const snaps = await exportCli(["--run", join(root, SHIPPED[0]), "--out", out, "--format", "onnx", "--no-snapshots"]);
+  assert.equal(snaps.code, 2);
   assert.match(snaps.stderr, /--no-snapshots applies to --format tfjs only/);
+  const empty = join(tmp, "not-a-run");
+  await Deno.mkdir(empty);
+  const missing = await exportCli(["--run", empty, "--out", out, "--format", "onnx"]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /^export: cannot read .*not-a-run\/config\.json/);
+  assert.equal(missing.stderr.trim().split("\n").length, 1, missing.stderr);
+  await Deno.writeTextFile(join(empty, "config.json"), JSON.stringify({ model: "gan-xl" }));
+  const unknown = await exportCli(["--run", empty, "--out", out, "--format", "onnx"]);
+  assert.match(unknown.stderr, /config\.json has model "gan-xl"; expected infogan-cr, infogan, factor-vae or beta-vae/);
   await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
 });
 

@@ -34,8 +34,8 @@ Deno.test("train CLI: trains a dSprites smoke run, resumes it, and rejects unkno
     const state = JSON.parse(await Deno.readTextFile(`${dir}/checkpoint/state.json`));
     assert.equal(state.state.iteration, 3);
     const bad = await trainCli([...base, "--iteratons", "3"]);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /Unknown option '--iteratons'/);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown flag --iteratons \(did you mean --iterations\?\)/);
     const again = await trainCli([...base, "--iterations", "3"]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /already holds a checkpoint: pass --resume/);

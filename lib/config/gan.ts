@@ -22,6 +22,7 @@
  */
 import { z } from "zod";
 import type { GanDataset } from "../models/infogan_cr.ts";
+import { DataSourceRecord } from "../data/source.ts";
 
 export const Profile = z.enum(["smoke", "cpu", "paper"]);
 export type Profile = z.infer<typeof Profile>;
@@ -74,6 +75,8 @@ export const GanConfig = z.object({
   logEvery: posInt,
   sampleEvery: posInt,
   checkpointEvery: posInt,
+  /** The data file the run trains on (the original dSprites archive); absent = the toolkit's own images. */
+  data: DataSourceRecord.optional(),
 }).strict();
 export type GanConfig = z.infer<typeof GanConfig>;
 

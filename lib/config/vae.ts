@@ -10,6 +10,7 @@
  *   - `cpu`: a reduced run for 2 CPU cores (see `CPU_ITERATIONS` for what was cut and why).
  *   - `smoke`: a handful of iterations at a small batch, for tests and CI.
  */
+import { DataSourceRecord } from "../data/source.ts";
 import { z } from "zod";
 
 export const VAE_MODELS = ["factor-vae", "beta-vae"] as const;
@@ -77,6 +78,8 @@ const common = {
   checkpointEvery: posInt,
   /** Write a reconstruction/traversal PNG every this many iterations; 0 = never. */
   sampleEvery: z.number().int().min(0),
+  /** The data file the run trains on (the original dSprites archive); absent = the toolkit's own images. */
+  data: DataSourceRecord.optional(),
 };
 
 export const FactorVaeConfig = z.strictObject({

@@ -4,6 +4,7 @@
  * (N x 6) is read whole. Path: the `path` option, else the environment variable IGCR_DSPRITES_NPZ.
  */
 import { parseNpyHeader, readNpy, zipEntries, zipEntryBytes, zipEntryStream } from "./npy.ts";
+import { sha256Hex } from "./source.ts";
 
 export const DSPRITES_NPZ_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz";
 
@@ -15,6 +16,8 @@ export class DSpritesOriginal {
     private readonly bits: Uint8Array,
     /** N x 6 class ids (colour, shape, scale, orientation, posX, posY) when the archive has them. */
     readonly latentsClasses: Int32Array | null,
+    /** SHA-256 of the archive's bytes, lowercase hex. */
+    readonly sha256: string,
   ) {}
 
   /** Images of the given indices as 0/1 floats, NHWC (n x 64 x 64 x 1). */
@@ -36,7 +39,7 @@ export class DSpritesOriginal {
 
 /** Path of the original archive from the option or IGCR_DSPRITES_NPZ; null when neither is set. */
 export function dspritesNpzPath(path?: string): string | null {
-  return path ?? Deno.env.get("IGCR_DSPRITES_NPZ") ?? null;
+  return path || Deno.env.get("IGCR_DSPRITES_NPZ") || null;
 }
 
 /** Loads the original archive (or any .npz with an `imgs` N x 64 x 64 uint8 array). Errors name the path. */
@@ -96,5 +99,5 @@ export async function loadDspritesNpz(path?: string): Promise<DSpritesOriginal> 
     }
     classes = Int32Array.from(arr.data);
   }
-  return new DSpritesOriginal(p, count, bits, classes);
+  return new DSpritesOriginal(p, count, bits, classes, await sha256Hex(zip));
 }

@@ -4,6 +4,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../rng.ts";
+import type { DataSourceRecord } from "./source.ts";
 
 export interface FactorSpec {
   name: string;
@@ -23,6 +24,8 @@ export interface GroundTruthData {
   factors: FactorSpec[];
   /** Number of grid points (dSprites: 737,280), when the dataset is a finite grid. */
   size?: number;
+  /** The file the images come from (the original dSprites archive); absent when the toolkit makes them itself. */
+  source?: DataSourceRecord;
   /** n rows of factor VALUES (n × factors.length, row-major), drawn from the data distribution. */
   sampleFactors(n: number, rng: Rng): Float32Array;
   /** Images for the given factor rows (row-major n × factors.length), as an NHWC float tensor. Caller disposes. */

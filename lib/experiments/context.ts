@@ -11,17 +11,17 @@ import { join } from "node:path";
 import { z } from "zod";
 import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
 import type { Provenance, ReportFigure } from "../report/types.ts";
+import { type DataSourceInfo, describeDataSource } from "../data/source.ts";
 import { saveChart, saveImage } from "../report/write.ts";
 import type { VegaLiteSpec } from "../viz/charts.ts";
 import { formatProgress, showChart, showImage } from "../viz/display.ts";
 import { pretrainedRunDir } from "./pretrained.ts";
+import type { ExperimentId } from "./ids.ts";
 
 export const Profile = z.enum(["smoke", "cpu", "paper"]);
 export type Profile = z.infer<typeof Profile>;
 
-export const EXPERIMENT_IDS = ["dsprites", "teapots", "celeba", "selection"] as const;
-export const ExperimentId = z.enum(EXPERIMENT_IDS);
-export type ExperimentId = z.infer<typeof ExperimentId>;
+export { EXPERIMENT_IDS, ExperimentId } from "./ids.ts";
 
 /** The profile a notebook runs in: IGCR_PROFILE (CI sets "smoke"), else the given default. */
 export function profileFromEnv(fallback: Profile = "smoke"): Profile {
@@ -165,8 +165,16 @@ export class ExperimentContext {
     return join(this.outDir, "work", "runs", name);
   }
 
-  provenance(seeds: number[], wallTimeS: number, note?: string): Provenance {
-    return { profile: this.profile, backend: this.backend, seeds, wallTimeS, ...(note ? { note } : {}) };
+  /** Where a table's numbers came from; `data` names the images they were computed on (lib/data/source.ts). */
+  provenance(seeds: number[], wallTimeS: number, note?: string, data?: DataSourceInfo): Provenance {
+    return {
+      profile: this.profile,
+      backend: this.backend,
+      seeds,
+      wallTimeS,
+      ...(note ? { note } : {}),
+      ...(data ? { data: describeDataSource(data) } : {}),
+    };
   }
 
   /**

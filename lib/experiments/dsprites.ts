@@ -6,6 +6,7 @@
  * "InfoGAN-CR" row. Used by reproduce.ts and notebooks/01_dsprites.ipynb.
  */
 import { presetFor } from "../config/gan.ts";
+import { dataSourceOf } from "../data/source.ts";
 import { barTable } from "../viz/charts.ts";
 import type { ReportFigure, ReportSection } from "../report/types.ts";
 import { formatCell } from "../report/format.ts";
@@ -74,6 +75,7 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
       wall,
       `${cfg.iterations} iterations per run at batch ${cfg.batchSize}, CR (alpha ${cfg.alpha.increase}) from ` +
         `iteration ${runs[0].crSwitch ?? "never"}; infogan-cr metric protocol at ${ctx.profile} sample sizes`,
+      dataSourceOf(await loadDataset("dsprites")),
     ),
   });
 

@@ -26,6 +26,7 @@ import {
   scoreModel,
 } from "./toolkit.ts";
 import { readJsonIfExists } from "../io/atomic.ts";
+import { withDataSource } from "../data/source.ts";
 import { readTrainWall } from "./parallel_train.ts";
 import type { Scores } from "./tables.ts";
 
@@ -62,11 +63,13 @@ export function crSwitchIteration(cfg: GanConfig): number | null {
  */
 export async function trainAndEvaluate(
   ctx: ExperimentContext,
-  cfg: GanConfig,
+  requested: GanConfig,
   name: string,
   data: Dataset,
   evalSeed: number,
 ): Promise<GanRunResult> {
+  // A run on a data file (the original dSprites) records it, so it never passes for a shipped run on built-in images.
+  const cfg = withDataSource(requested, data);
   const shipped = ctx.shippedRun(name, cfg);
   const runDir = shipped ?? ctx.runDir(name);
   if (shipped) ctx.log(`using the shipped model ${shipped} (set IGCR_TRAIN=1 to train it from scratch)`);

@@ -11,6 +11,8 @@ import { join } from "node:path";
 import type { GanConfig } from "../config/gan.ts";
 import type { VaeConfig } from "../config/vae.ts";
 import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
+import { datasetByName } from "../data/registry.ts";
+import { withDataSource } from "../data/source.ts";
 import { runDenoLogged, tailLines } from "../io/subprocess.ts";
 import { memberStatus } from "../selection/pool.ts";
 import { formatSeconds } from "../viz/display.ts";
@@ -55,6 +57,15 @@ export interface ParallelTrainResult {
   trained: string[];
   skipped: string[];
   wallS: number;
+}
+
+/**
+ * The config with the data file its run will train on (dSprites' original archive when IGCR_DSPRITES_NPZ is set), as
+ * the experiments record it too, so the child's config.json matches the one the experiment later asks for.
+ */
+async function withTrainingData<C extends GanConfig | VaeConfig>(config: C): Promise<C> {
+  if (config.dataset !== "dsprites") return config;
+  return withDataSource(config, await datasetByName("dsprites"));
 }
 
 /** The unique jobs of a list (the selection pool shares runs with the dSprites experiment), by name. */
@@ -103,7 +114,7 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
       const { job, dir, resume } = todo[next++];
       await Deno.mkdir(dir, { recursive: true });
       const configPath = join(dir, "requested-config.json");
-      await writeJsonAtomic(configPath, job.config);
+      await writeJsonAtomic(configPath, await withTrainingData(job.config));
       const logPath = `${dir}.log`;
       const args = ["run", "-A", trainScript, "--config", configPath, "--out", dir, ...(resume ? ["--resume"] : [])];
       if (job.dataOptions) args.push("--data-options", JSON.stringify(job.dataOptions));

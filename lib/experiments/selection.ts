@@ -14,6 +14,7 @@ import { modelCentrality } from "../selection/model_centrality.ts";
 import { kendallTauB } from "../selection/rank.ts";
 import { udr, UDR_SAMPLES } from "../selection/udr.ts";
 import { trainVae } from "../train/vae_trainer.ts";
+import { type DataSourceInfo, dataSourceOf, withDataSource } from "../data/source.ts";
 import { hasCheckpoint } from "../train/checkpoint.ts";
 import { formatCell } from "../report/format.ts";
 import type { Cell, ReportFigure, ReportSection, ReportTable } from "../report/types.ts";
@@ -70,6 +71,8 @@ export interface PoolSelection {
   udrLasso: CriterionResult;
   udrSpearman: CriterionResult;
   wallS: number;
+  /** The images the pool was trained and scored on. */
+  dataSource?: DataSourceInfo;
 }
 
 /** Trains (resumably) and scores the InfoGAN-CR pool; runs shared with the dSprites experiment are not trained twice. */
@@ -120,7 +123,7 @@ export async function vaePool(ctx: ExperimentContext, data: Dataset): Promise<Po
       const trained = await ctx.step(`train-${name}`, async () => {
         const t0 = performance.now();
         const resume = await hasCheckpoint(`${runDir}/checkpoint`);
-        await trainVae(vaeConfig(ctx.profile, gamma, seed), runDir, { data, resume });
+        await trainVae(withDataSource(vaeConfig(ctx.profile, gamma, seed), data), runDir, { data, resume });
         const recorded = await readTrainWall(runDir);
         return { wallS: recorded?.seconds ?? (performance.now() - t0) / 1000 };
       });
@@ -209,6 +212,7 @@ export async function selectFromPool(
     udrLasso: back(result.udrLasso),
     udrSpearman: back(result.udrSpearman),
     wallS: result.wallS,
+    dataSource: dataSourceOf(data),
   };
 }
 
@@ -294,7 +298,12 @@ export function poolTable(ctx: ExperimentContext, sel: PoolSelection, seeds: num
       { key: "udrSpearman", label: "UDR Spearman", source: "ours" },
     ],
     rows,
-    provenance: ctx.provenance(seeds, sel.wallS + sel.members.reduce((s, m) => s + m.wallS, 0)),
+    provenance: ctx.provenance(
+      seeds,
+      sel.wallS + sel.members.reduce((s, m) => s + m.wallS, 0),
+      undefined,
+      sel.dataSource,
+    ),
     digits: 3,
   };
 }
@@ -327,6 +336,7 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
         seeds,
         wall,
         `ModelCentrality and UDR at ${ctx.profile} sizes (UDR on ${UDR_SAMPLES[ctx.profile]} images)`,
+        sel.dataSource,
       ),
     }));
     tables.push(poolTable(ctx, sel, seeds));

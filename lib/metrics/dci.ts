@@ -15,11 +15,14 @@
  * Regressors (protocol parameters): Lasso(alpha = 0.02), or random forests (10 trees) with per-factor max depths;
  * Table 1's default here is IB-GAN's depths [4, 2, 4, 2, 2] (UNVERIFIED: the authors' code computes several variants and
  * does not say which fed Table 1; paper-facts §5 guesses this one).
+ *
+ * `dciGradientBoosting` is disentanglement_lib's form instead ([DL] dci.py `_compute_dci`): see its comment.
  */
+import { gradientBoostingFit, type GradientBoostingOptions, gradientBoostingPredict } from "../ml/gradient_boosting.ts";
 import { lassoFit } from "../ml/lasso.ts";
 import { randomForestFit, randomForestPredict } from "../ml/random_forest.ts";
 import type { Rng } from "../rng.ts";
-import { checkCodesAndFactors, type CodesAndFactors, zscoreColumns } from "./matrices.ts";
+import { checkCodesAndFactors, type CodesAndFactors, intColumn, zscoreColumns } from "./matrices.ts";
 
 export interface DciOptions {
   regressor: "lasso" | "random-forest";
@@ -126,4 +129,97 @@ export function dci(m: CodesAndFactors, opts: DciOptions): DciResult {
     ? `lasso(alpha=${opts.lassoAlpha ?? 0.02})`
     : `random-forest(trees=${opts.forestTrees ?? 10}, depths=${JSON.stringify(depths)})`;
   return { ...dciFromImportance(R), informativenessRmse: rmseSum / K, importance: R, regressor };
+}
+
+/**
+ * Disentanglement and completeness as [DL] dci.py computes them from R [codeDim][numFactors]:
+ *
+ *   Disentanglement = sum_d rho_d * ( 1 - H_K(R[d] + 1e-11) ),        rho_d = sum_k R[d][k] / sum R
+ *   Completeness    = sum_k phi_k * ( 1 - H_D(R[., k] + 1e-11) ),      phi_k = sum_d R[d][k] / sum R
+ *
+ * (scipy's entropy normalises each smoothed vector; an all-zero R weighs every code and factor equally). Completeness
+ * is weighted by each factor's share of the importance where the qedr form above takes the plain mean; with
+ * importances that sum to 1 per factor, as gradient boosting's do, the two agree.
+ */
+export function dciFromImportanceDlib(R: number[][]): { disentanglement: number; completeness: number } {
+  const D = R.length, K = R[0]?.length ?? 0;
+  if (D === 0 || K === 0) throw new Error("dciFromImportanceDlib: empty importance matrix");
+  const smoothedEntropy = (v: number[], base: number) => {
+    const s = v.reduce((a, b) => a + b + 1e-11, 0);
+    let h = 0;
+    for (const x of v) h -= ((x + 1e-11) / s) * Math.log((x + 1e-11) / s);
+    return h / Math.log(base);
+  };
+  let total = 0;
+  for (const row of R) {
+    for (const v of row) {
+      if (!(v >= 0)) throw new Error(`dciFromImportanceDlib: importances must be non-negative, got ${v}`);
+      total += v;
+    }
+  }
+  const W = total === 0 ? R.map((row) => row.map(() => 1)) : R;
+  const wTotal = total === 0 ? D * K : total;
+  let disentanglement = 0, completeness = 0;
+  for (let d = 0; d < D; d++) {
+    disentanglement += (1 - smoothedEntropy(R[d], K)) * W[d].reduce((a, b) => a + b, 0) / wTotal;
+  }
+  for (let k = 0; k < K; k++) {
+    const col = R.map((row) => row[k]);
+    completeness += (1 - smoothedEntropy(col, D)) * W.reduce((a, row) => a + row[k], 0) / wTotal;
+  }
+  return { disentanglement, completeness };
+}
+
+export interface DciGradientBoostingResult {
+  disentanglement: number;
+  completeness: number;
+  /** Mean over factors of the classifiers' accuracy on the training rows and on the held-out rows. */
+  informativenessTrain: number;
+  informativenessTest: number;
+  /** [codeDim][numFactors] importance matrix R. */
+  importance: number[][];
+  regressor: string;
+}
+
+/**
+ * DCI as [DL] dci.py `_compute_dci` computes it: per factor, a gradient-boosted classifier (scikit-learn's
+ * `GradientBoostingClassifier()` defaults, lib/ml/gradient_boosting.ts) fitted on the raw codes to the factor's class
+ * ids; R[.][k] = its feature importances; informativeness = its accuracy (train and held-out rows); disentanglement and
+ * completeness by `dciFromImportanceDlib`. A factor that is constant in the training rows has nothing to classify: its
+ * column of R stays 0 and it is left out of the accuracies ([DL] would stop with scikit-learn's error).
+ */
+export function dciGradientBoosting(
+  m: CodesAndFactors,
+  test: CodesAndFactors,
+  boosting: GradientBoostingOptions = {},
+): DciGradientBoostingResult {
+  checkCodesAndFactors(m, "DCI");
+  checkCodesAndFactors(test, "DCI test rows");
+  const { n, codeDim: D, numFactors: K } = m;
+  if (test.codeDim !== D || test.numFactors !== K) {
+    throw new Error(
+      `DCI: test rows have ${test.codeDim} codes x ${test.numFactors} factors, training rows ${D} x ${K}`,
+    );
+  }
+  const R = Array.from({ length: D }, () => new Array<number>(K).fill(0));
+  const accTrain: number[] = [], accTest: number[] = [];
+  for (let k = 0; k < K; k++) {
+    const y = intColumn(m.factorClasses, n, K, k);
+    if (new Set(y).size < 2) continue;
+    const model = gradientBoostingFit(m.codes, n, D, y, boosting);
+    for (let d = 0; d < D; d++) R[d][k] = Math.abs(model.featureImportances[d]);
+    const yTest = intColumn(test.factorClasses, test.n, K, k);
+    const hits = (pred: Int32Array, truth: Int32Array) => pred.reduce((a, v, i) => a + (v === truth[i] ? 1 : 0), 0);
+    accTrain.push(hits(gradientBoostingPredict(model, m.codes, n), y) / n);
+    accTest.push(hits(gradientBoostingPredict(model, test.codes, test.n), yTest) / test.n);
+  }
+  const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
+  const b = { nEstimators: 100, learningRate: 0.1, maxDepth: 3, ...boosting };
+  return {
+    ...dciFromImportanceDlib(R),
+    informativenessTrain: mean(accTrain),
+    informativenessTest: mean(accTest),
+    importance: R,
+    regressor: `gradient-boosting(stages=${b.nEstimators}, rate=${b.learningRate}, depth=${b.maxDepth})`,
+  };
 }

@@ -6,11 +6,36 @@
  *   explicitness_k = macro one-vs-rest ROC AUC of predict_proba against the one-hot class ids
  *   Explicitness   = (1/K) * sum_k explicitness_k
  *
- * Protocol `infogan-cr` scores on the training rows themselves; `disentanglement-lib` passes held-out rows.
+ * Protocol `infogan-cr` scores on the training rows themselves, on the raw codes ([IGCR] metric.py). Protocol
+ * `disentanglement-lib` first standardises the codes with the training rows' mean and std (ddof 0), applied to both
+ * sets ([DL] modularity_explicitness.py with utils.normalize_data), and scores the held-out rows. The L2 penalty makes
+ * the metric depend on the codes' scale, so the two differ for codes far from unit scale.
  */
 import { logisticFit, logisticPredictProba } from "../ml/logistic_regression.ts";
 import { rocAucMacroOvR } from "../ml/roc_auc.ts";
 import { checkCodesAndFactors, type CodesAndFactors, intColumn } from "./matrices.ts";
+
+/** Codes of `rows` shifted by `mean` and divided by `std` per column (a zero std leaves the column at 0). */
+function standardized(rows: CodesAndFactors, mean: Float64Array, std: Float64Array): CodesAndFactors {
+  const D = rows.codeDim;
+  const codes = new Float32Array(rows.codes.length);
+  for (let i = 0; i < rows.n; i++) {
+    for (let d = 0; d < D; d++) {
+      codes[i * D + d] = std[d] > 0 ? (rows.codes[i * D + d] - mean[d]) / std[d] : 0;
+    }
+  }
+  return { ...rows, codes };
+}
+
+/** Per-code mean and std (ddof 0) over the rows, as numpy's mean and std. */
+function columnMoments(m: CodesAndFactors): { mean: Float64Array; std: Float64Array } {
+  const D = m.codeDim, mean = new Float64Array(D), std = new Float64Array(D);
+  for (let i = 0; i < m.n; i++) for (let d = 0; d < D; d++) mean[d] += m.codes[i * D + d];
+  for (let d = 0; d < D; d++) mean[d] /= m.n;
+  for (let i = 0; i < m.n; i++) for (let d = 0; d < D; d++) std[d] += (m.codes[i * D + d] - mean[d]) ** 2;
+  for (let d = 0; d < D; d++) std[d] = Math.sqrt(std[d] / m.n);
+  return { mean, std };
+}
 
 export interface ExplicitnessResult {
   score: number;
@@ -18,12 +43,15 @@ export interface ExplicitnessResult {
 }
 
 export function explicitness(
-  m: CodesAndFactors,
-  opts: { C?: number; test?: CodesAndFactors; multiClass?: "ovr" | "multinomial" } = {},
+  rows: CodesAndFactors,
+  opts: { C?: number; test?: CodesAndFactors; multiClass?: "ovr" | "multinomial"; standardize?: boolean } = {},
 ): ExplicitnessResult {
-  checkCodesAndFactors(m, "explicitness");
-  const test = opts.test ?? m;
+  checkCodesAndFactors(rows, "explicitness");
   if (opts.test) checkCodesAndFactors(opts.test, "explicitness test rows");
+  // Standardised codes are stored in float32 like the raw ones ([DL] standardises float32 codes in float32).
+  const moments = opts.standardize ? columnMoments(rows) : null;
+  const m = moments ? standardized(rows, moments.mean, moments.std) : rows;
+  const test = opts.test ? (moments ? standardized(opts.test, moments.mean, moments.std) : opts.test) : m;
   const perFactor: number[] = [];
   for (let k = 0; k < m.numFactors; k++) {
     const y = intColumn(m.factorClasses, m.n, m.numFactors, k);

@@ -21,9 +21,10 @@ export interface MiMatrix {
 /** The discretised code-factor mutual-information matrix shared by MIG and modularity. */
 export function discretizedMiMatrix(m: CodesAndFactors, bins = 20): MiMatrix {
   checkCodesAndFactors(m, "mutual-information matrix");
+  // Float32 columns: numpy sees a network's float32 codes, and its bin edges depend on that (mutual_info.ts).
   const binned = Array.from(
     { length: m.codeDim },
-    (_, d) => histogramDiscretize(column(m.codes, m.n, m.codeDim, d), bins),
+    (_, d) => histogramDiscretize(Float32Array.from(column(m.codes, m.n, m.codeDim, d)), bins, "float32"),
   );
   const classes = Array.from({ length: m.numFactors }, (_, k) => intColumn(m.factorClasses, m.n, m.numFactors, k));
   const mi = binned.map((b) => classes.map((c) => mutualInfoDiscrete(b, c)));

@@ -3,7 +3,8 @@
  *
  * - `multinomial` (scikit-learn >= 0.22: solver lbfgs, C = 1, intercept not penalised, up to 100 iterations):
  *     minimise over (W, b):  0.5 * ||W||_F^2 + C * sum_i -ln softmax(W x_i + b)[y_i]
- *   solved with L-BFGS (lbfgs.ts).
+ *   solved with L-BFGS (lbfgs.ts). With two classes scikit-learn's default (multi_class "auto") fits a single binary
+ *   model instead, which is the same problem with class 0's row of W and b held at 0; so is this one.
  * - `ovr` (scikit-learn <= 0.21: solver liblinear, one-vs-rest, the intercept fitted as a constant feature of value 1
  *   and therefore penalised): per class c, with t_i = +1 for rows of class c and -1 otherwise,
  *     minimise over w~ = (w, b):  0.5 * ||w~||^2 + C * sum_i ln(1 + exp(-t_i w~ . (x_i, 1)))
@@ -88,6 +89,8 @@ export function logisticFit(
         g[c * stride + p] += d;
       }
     }
+    // Two classes: scikit-learn's default (multi_class "auto") fits one binary model, i.e. class 0's row held at 0.
+    if (k === 2) g.fill(0, 0, stride);
     let pen = 0;
     for (let c = 0; c < k; c++) {
       for (let j = 0; j < p; j++) {

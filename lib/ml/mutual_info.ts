@@ -6,8 +6,18 @@
  * Equal-width histogram discretisation as numpy's `np.digitize(x, np.histogram(x, bins)[1][:-1])`: `bins` equal-width
  * bins between min(x) and max(x), the maximum falling in the last bin. Returns 0-based bin ids in 0..bins-1 (numpy's
  * are 1-based; mutual information does not depend on labels).
+ *
+ * The edges are numpy's to the last bit, so that a code lying exactly on an edge (quantised or saturated codes) lands
+ * in the same bin as in numpy: edge_j = lo + j * ((hi - lo) / bins) (np.linspace's form: the step first), the last
+ * edge exactly hi, and a zero range widened to [v - 0.5, v + 0.5]. numpy (1.x) computes the edges in float64 and stores
+ * them in the input's dtype, so for float32 codes (a network's outputs, and every `CodesAndFactors`) each edge is
+ * rounded to float32 before the comparison; `dtype` says which numpy would see (default: float32 for a Float32Array).
  */
-export function histogramDiscretize(x: ArrayLike<number>, bins = 20): Int32Array {
+export function histogramDiscretize(
+  x: ArrayLike<number>,
+  bins = 20,
+  dtype: "float32" | "float64" = x instanceof Float32Array ? "float32" : "float64",
+): Int32Array {
   if (!Number.isInteger(bins) || bins < 1) {
     throw new Error(`histogramDiscretize: bins must be a positive integer, got ${bins}`);
   }
@@ -18,18 +28,20 @@ export function histogramDiscretize(x: ArrayLike<number>, bins = 20): Int32Array
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  // numpy widens a zero range to [v - 0.5, v + 0.5].
   if (lo === hi) {
     lo -= 0.5;
     hi += 0.5;
   }
+  const round = dtype === "float32" ? Math.fround : (v: number) => v;
+  const step = (hi - lo) / bins;
   const edges = new Float64Array(bins + 1);
-  for (let j = 0; j <= bins; j++) edges[j] = lo + (j * (hi - lo)) / bins;
+  for (let j = 0; j < bins; j++) edges[j] = round(lo + j * step);
+  edges[bins] = round(hi);
   const out = new Int32Array(x.length);
   for (let i = 0; i < x.length; i++) {
     // largest j in 0..bins-1 with edges[j] <= x (binary search over the left edges)
     let a = 0, b = bins - 1;
-    const v = x[i];
+    const v = dtype === "float32" ? Math.fround(x[i]) : x[i];
     while (a < b) {
       const m = (a + b + 1) >> 1;
       if (edges[m] <= v) a = m;

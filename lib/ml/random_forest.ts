@@ -38,8 +38,38 @@ export interface RandomForestOptions {
   bootstrap?: boolean;
 }
 
+/**
+ * How a tree chooses and places its splits. The random forest keeps its own rule (below); gradient boosting
+ * (gradient_boosting.ts) uses scikit-learn's exact `DecisionTreeRegressor(criterion="friedman_mse")` rule.
+ */
+export interface SplitRule {
+  /**
+   * `mse`: maximise sum_left^2 / w_left + sum_right^2 / w_right (the decrease in squared error, up to a constant).
+   * `friedman-mse`: maximise (sum_right * w_left - sum_left * w_right)^2 / (w_left * w_right), Friedman's improvement
+   * (equal to the former times the node weight, computed as scikit-learn does so that near-ties resolve alike).
+   */
+  criterion: "mse" | "friedman-mse";
+  /** No split between two sorted values unless the larger exceeds the smaller by more than this. */
+  minGap: number;
+  /** A later candidate must beat the best by this relative margin (0: strictly better). */
+  tieMargin: number;
+  /** A node whose impurity (weighted variance) is at most this is a leaf. */
+  leafImpurity: number;
+  /** `mean`: threshold (lo + hi) / 2; `sklearn`: lo / 2 + hi / 2, or lo when that rounds to hi. */
+  threshold: "mean" | "sklearn";
+}
+
+/** The random forest's rule: squared error, ties resolved towards the first feature, impurity below 1e-12 is a leaf. */
+const FOREST_RULE: SplitRule = {
+  criterion: "mse",
+  minGap: 0,
+  tieMargin: 1e-12,
+  leafImpurity: 1e-12,
+  threshold: "mean",
+};
+
 /** Row indices sorted by each feature's value (p arrays of n). Shared by all trees of a forest. */
-function presort(X: ArrayLike<number>, n: number, p: number): Int32Array[] {
+export function presort(X: ArrayLike<number>, n: number, p: number): Int32Array[] {
   const out: Int32Array[] = [];
   for (let j = 0; j < p; j++) {
     const idx = Int32Array.from({ length: n }, (_, i) => i);
@@ -49,7 +79,12 @@ function presort(X: ArrayLike<number>, n: number, p: number): Int32Array[] {
   return out;
 }
 
-function growTree(
+/**
+ * Grows one regression tree on rows weighted by `w` (0 = not in the sample), level by level with exact splits (see the
+ * module comment), and adds each split's weighted impurity decrease to `importance[feature]`. `sorted` comes from
+ * `presort(X)`.
+ */
+export function growTree(
   X: ArrayLike<number>,
   n: number,
   p: number,
@@ -58,7 +93,9 @@ function growTree(
   sorted: Int32Array[],
   maxDepth: number,
   importance: Float64Array,
+  rule: SplitRule = FOREST_RULE,
 ): RegressionTree {
+  const friedman = rule.criterion === "friedman-mse";
   const feature: number[] = [],
     threshold: number[] = [],
     left: number[] = [],
@@ -97,7 +134,7 @@ function growTree(
     const slot = new Map<number, number>();
     const cand: number[] = [];
     for (const k of level) {
-      if (N[k] >= 2 && impurity(k) > 1e-12) {
+      if (N[k] >= 2 && impurity(k) > rule.leafImpurity) {
         slot.set(k, cand.length);
         cand.push(k);
       }
@@ -118,11 +155,15 @@ function growTree(
         const q = slotOfRow[i];
         if (q < 0) continue;
         const x = X[i * p + j];
-        if (wl[q] > 0 && x > lastX[q]) {
+        if (wl[q] > 0 && x > lastX[q] + rule.minGap) {
           const k = cand[q];
           const wr = W[k] - wl[q], sr = S[k] - sl[q];
-          const gain = (sl[q] * sl[q]) / wl[q] + (sr * sr) / wr;
-          if (gain > bestGain[q] + 1e-12 * Math.abs(gain)) {
+          let gain: number;
+          if (friedman) {
+            const diff = sr * wl[q] - sl[q] * wr;
+            gain = (diff * diff) / (wl[q] * wr);
+          } else gain = (sl[q] * sl[q]) / wl[q] + (sr * sr) / wr;
+          if (gain > bestGain[q] + rule.tieMargin * Math.abs(gain)) {
             bestGain[q] = gain;
             bestFeat[q] = j;
             bestLow[q] = lastX[q];
@@ -140,7 +181,11 @@ function growTree(
       if (bestFeat[q] < 0) continue;
       const k = cand[q];
       feature[k] = bestFeat[q];
-      threshold[k] = (bestLow[q] + bestHigh[q]) / 2;
+      if (rule.threshold === "mean") threshold[k] = (bestLow[q] + bestHigh[q]) / 2;
+      else {
+        const t = bestLow[q] / 2 + bestHigh[q] / 2;
+        threshold[k] = t === bestHigh[q] || !Number.isFinite(t) ? bestLow[q] : t;
+      }
       // Keep the exact lower value for routing training rows, so a midpoint rounding to either neighbour cannot misroute.
       bestHigh[q] = bestLow[q];
       const a = newNode(), b = newNode();

@@ -36,7 +36,7 @@ async function buildModels(runDir: string): Promise<{ models: Described[]; kind:
   try {
     raw = JSON.parse(await Deno.readTextFile(cfgPath));
   } catch (e) {
-    throw new Error(`export: cannot read ${cfgPath}: ${(e as Error).message}`);
+    throw new Error(`cannot read ${cfgPath}: ${(e as Error).message}`);
   }
   if (raw.model === "infogan-cr" || raw.model === "infogan") {
     const { arch, g, dq } = await loadGanNetworks(runDir);
@@ -88,7 +88,7 @@ async function buildModels(runDir: string): Promise<{ models: Described[]; kind:
     }
   }
   throw new Error(
-    `export: ${cfgPath} has model ${JSON.stringify(raw.model)}; expected infogan-cr, infogan, factor-vae or beta-vae`,
+    `${cfgPath} has model ${JSON.stringify(raw.model)}; expected infogan-cr, infogan, factor-vae or beta-vae`,
   );
 }
 

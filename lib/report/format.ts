@@ -23,7 +23,7 @@ export function formatCell(c: Cell | undefined, digits = 2): string {
 export function formatProvenance(p: Provenance): string {
   const seeds = p.seeds.length === 0 ? "none" : p.seeds.join(", ");
   return `profile ${p.profile} · backend ${p.backend} · seeds ${seeds} · wall time ${formatSeconds(p.wallTimeS)}` +
-    (p.note ? ` · ${p.note}` : "");
+    (p.note ? ` · ${p.note}` : "") + (p.data ? ` · data: ${p.data}` : "");
 }
 
 /** Header label with the source made explicit, so a reader never mistakes a paper value for one of ours. */

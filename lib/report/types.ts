@@ -13,6 +13,8 @@ export interface Provenance {
   wallTimeS: number;
   /** Anything else a reader needs, e.g. "iterations 200 per run, CR on from 120". */
   note?: string;
+  /** Which images the numbers were computed on, e.g. "the original dSprites archive PATH (…, sha256 …)". */
+  data?: string;
 }
 
 /** A number with optional spread over seeds, as the paper prints "0.82±0.01". */
