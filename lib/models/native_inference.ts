@@ -66,6 +66,7 @@ export class NativeNetwork {
     const inputs = names.map((name) => {
       const t = feeds[name];
       if (t.shape[0] !== n) throw new Error(`${this.what}: inputs have different numbers of rows`);
+      if (t.dtype !== "float32") throw new Error(`${this.what}: input ${name} is ${t.dtype}, expected float32`);
       const row = t.shape.slice(1);
       return { name, data: t.dataSync() as Float32Array, row, rowSize: row.reduce((a, b) => a * b, 1) };
     });
