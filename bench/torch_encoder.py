@@ -6,9 +6,15 @@ convolutions with padding 1 (TensorFlow SAME for even sizes; 1 -> 32 -> 32 -> 64
 folded into the weights at inference, so plain layers do the same arithmetic. Random weights: the timing does not depend
 on their values.
 
+glibc's allocator is told to keep freed memory (M_MMAP_THRESHOLD, M_TRIM_THRESHOLD): by default it returns each large
+activation buffer to the system after the call and faults fresh pages in on the next, which on a shared virtual machine
+made the batch-256 forward pass up to 15x slower than its arithmetic. onnxruntime (its arena) and the wasm heap keep
+their memory, so this compares like with like, at PyTorch's best.
+
 usage: /usr/bin/python3 bench/torch_encoder.py THREADS BATCH [BATCH ...]
 prints one line per batch: "torch VERSION threads T batch B images/s R images/cpu-s C"
 """
+import ctypes
 import sys
 import time
 
@@ -47,7 +53,18 @@ def rate(model: nn.Module, batch: int, blocks: int = 5, block_seconds: float = 0
     return batch / wall, batch / cpu
 
 
+def keep_freed_memory() -> None:
+    """mallopt(M_MMAP_THRESHOLD = -3, 1 GiB) and mallopt(M_TRIM_THRESHOLD = -1, 1 GiB) (glibc only; ignored elsewhere)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(-3, 1 << 30)
+    libc.mallopt(-1, 1 << 30)
+
+
 def main() -> None:
+    keep_freed_memory()
     threads = int(sys.argv[1])
     batches = [int(b) for b in sys.argv[2:]] or [64, 256]
     torch.set_num_threads(threads)
