@@ -14,7 +14,7 @@ import { defineCommand, UsageError } from "../lib/cli/command.ts";
 import { backendFlag } from "../lib/config/backend.ts";
 import type { DatasetName } from "../lib/data/registry.ts";
 import type { MetricsResult } from "../lib/metrics/evaluate.ts";
-import { ALL_METRICS, MetricName, Profile, ProtocolName } from "../lib/metrics/protocols.ts";
+import { ALL_METRICS, dlibMirrorLines, MetricName, Profile, ProtocolName } from "../lib/metrics/protocols.ts";
 import { METRIC_COLUMNS, table1Row } from "../lib/experiments/paper_tables.ts";
 import type { Cell } from "../lib/report/types.ts";
 
@@ -41,7 +41,7 @@ export const command = defineCommand({
       type: "string",
       schema: ProtocolName,
       default: "infogan-cr",
-      doc: "the evaluation protocol: the paper's code or disentanglement_lib's",
+      doc: "the evaluation protocol: the paper's code, or disentanglement_lib's functions (docs/metrics.md names each)",
     },
     profile: {
       type: "string",
@@ -85,6 +85,9 @@ export function metricsTable(r: MetricsResult): string {
   ]);
   if (r.scores.dciLasso !== undefined) rows.push(["DCI (Lasso)", fmt(r.scores.dciLasso), "", ""]);
   if (r.scores.dciCompleteness !== undefined) rows.push(["DCI completeness", fmt(r.scores.dciCompleteness), "", ""]);
+  if (r.scores.dciInformativeness !== undefined) {
+    rows.push(["DCI informativeness (test accuracy)", fmt(r.scores.dciInformativeness), "", ""]);
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
@@ -93,7 +96,7 @@ export function metricsTable(r: MetricsResult): string {
 if (import.meta.main) {
   await command.run(async (flags) => {
     const runDir = flags.checkpoint.replace(/\/+$/, "");
-    let cfg: { dataset?: string; profile?: string };
+    let cfg: { dataset?: DatasetName; profile?: string };
     try {
       cfg = JSON.parse(await Deno.readTextFile(`${runDir}/config.json`));
     } catch (e) {
@@ -110,14 +113,15 @@ if (import.meta.main) {
     }
     const profile = flags.profile ?? Profile.catch("paper").parse(cfg.profile);
     const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
-    const { datasetByName } = await import("../lib/data/registry.ts");
+    const { datasetForConfig } = await import("../lib/data/registry.ts");
     const { loadTrainedModel } = await import("../lib/models/load.ts");
     const { evaluateMetrics } = await import("../lib/metrics/evaluate.ts");
     const { writeJsonAtomic } = await import("../lib/io/atomic.ts");
     const backend = await initBackend({ backend: flags.backend });
     const model = await loadTrainedModel(runDir, flags.snapshot ? { checkpoint: flags.snapshot } : {});
     try {
-      const data = await datasetByName(cfg.dataset as DatasetName);
+      // The run's own data source: the original dSprites archive it recorded (checked by sha256), else the renderer.
+      const data = await datasetForConfig(cfg as Parameters<typeof datasetForConfig>[0]);
       console.error(
         `evaluating ${model.name} on ${data.name}: protocol ${flags.protocol}, profile ${profile}, seed ${flags.seed}`,
       );
@@ -132,6 +136,7 @@ if (import.meta.main) {
       const name = flags.snapshot ? `metrics-${flags.snapshot.replaceAll("/", "_")}.json` : "metrics.json";
       await writeJsonAtomic(`${runDir}/${name}`, { run: runDir, snapshot: flags.snapshot ?? null, ...result });
       console.log(metricsTable(result));
+      if (result.protocol === "disentanglement-lib") console.log(`\n${dlibMirrorLines(flags.metrics).join("\n")}`);
       console.log(
         `\n${result.sampleSizes.imagesEncoded} images encoded in ${result.timings.totalSeconds.toFixed(1)} s ` +
           `(protocol ${result.protocol}, profile ${result.profile}; paper values are reference only, from Table 1, ` +
