@@ -30,7 +30,7 @@ export async function loadTrainedModel(runDir: string, opts: { checkpoint?: stri
       return await loadVaeModel(runDir);
     case "infogan-cr":
     case "infogan":
-      return await loadGan(runDir, parseGanConfig(raw), opts.checkpoint ?? "checkpoint");
+      return await loadGan(runDir, opts.checkpoint ?? "checkpoint");
     default:
       throw new Error(
         `loadTrainedModel: ${cfgPath} has model ${JSON.stringify(raw.model)}; expected infogan-cr, infogan, ` +
@@ -89,7 +89,7 @@ export async function loadGanNetworks(runDir: string, sub = "checkpoint"): Promi
   }
 }
 
-async function loadGan(runDir: string, cfg: GanConfig, sub: string): Promise<TrainedModel> {
-  const { arch, g, dq } = await loadGanNetworks(runDir, sub);
+async function loadGan(runDir: string, sub: string): Promise<TrainedModel> {
+  const { config: cfg, arch, g, dq } = await loadGanNetworks(runDir, sub);
   return ganModel(`${cfg.model} ${runDir}${sub === "checkpoint" ? "" : `/${sub}`}`, arch, g, dq, true);
 }
