@@ -7,7 +7,7 @@ import { Rng } from "../rng.ts";
 import type { TrainedModel } from "./capabilities.ts";
 import { architectureFor, type GanArchitecture, ganModel, initDQ, initGenerator } from "./infogan_cr.ts";
 import type { ParamSet } from "./layers.ts";
-import { parseGanConfig } from "../config/gan.ts";
+import { type GanConfig, parseGanConfig } from "../config/gan.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { loadVaeModel } from "./vae.ts";
 
@@ -39,15 +39,16 @@ export async function loadTrainedModel(runDir: string, opts: { checkpoint?: stri
   }
 }
 
-/** The parts of a GAN checkpoint that inference uses: the architecture, G and D/Q. Caller disposes g and dq. */
+/** G and D/Q of a GAN run's checkpoint as parameter sets, with the architecture and config (diagnostics, bench/). */
 export interface GanNetworks {
-  cfg: ReturnType<typeof parseGanConfig>;
+  config: GanConfig;
   arch: GanArchitecture;
   g: ParamSet;
   dq: ParamSet;
+  dispose(): void;
 }
 
-/** G and D/Q of a GAN run's checkpoint folder `sub` (default "checkpoint"). */
+/** Loads G and D/Q of the GAN run `runDir` from its checkpoint folder `sub` (default `checkpoint`). Caller disposes. */
 export async function loadGanNetworks(runDir: string, sub = "checkpoint"): Promise<GanNetworks> {
   const cfgPath = `${runDir}/config.json`;
   let raw: unknown;
@@ -73,13 +74,22 @@ export async function loadGanNetworks(runDir: string, sub = "checkpoint"): Promi
       dq.dispose();
       throw e;
     }
-    return { cfg, arch, g, dq };
+    return {
+      config: cfg,
+      arch,
+      g,
+      dq,
+      dispose() {
+        g.dispose();
+        dq.dispose();
+      },
+    };
   } finally {
     for (const m of Object.values(ck.tensors)) tf.dispose(m);
   }
 }
 
 async function loadGan(runDir: string, sub: string): Promise<TrainedModel> {
-  const { cfg, arch, g, dq } = await loadGanNetworks(runDir, sub);
+  const { config: cfg, arch, g, dq } = await loadGanNetworks(runDir, sub);
   return ganModel(`${cfg.model} ${runDir}${sub === "checkpoint" ? "" : `/${sub}`}`, arch, g, dq, true);
 }
