@@ -22,7 +22,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import { BatchIterator, type BatchIteratorState } from "../data/batches.ts";
-import { datasetByName } from "../data/registry.ts";
+import { datasetForConfig } from "../data/registry.ts";
+import { withDataSource } from "../data/source.ts";
 import { imagesToPng, writePng } from "../viz/grid.ts";
 import { alphaAt, alphaSwitchIteration, type GanConfig, gapAt, parseGanConfig } from "../config/gan.ts";
 import {
@@ -115,8 +116,9 @@ export interface Trainer {
   dispose(): void;
 }
 
+/** The images the config names (the file it recorded, IGCR_DSPRITES_NPZ, or the built-in renderer). */
 async function defaultData(cfg: GanConfig): Promise<TrainingData> {
-  return await datasetByName(cfg.dataset);
+  return await datasetForConfig(cfg);
 }
 
 const LOSS_NAMES = ["h", "d_adv", "d_info", "d", "g_adv", "g_info", "g_cr", "g"] as const;
@@ -423,10 +425,13 @@ export async function writeGrids(trainer: Trainer, dir: string, tag: string): Pr
  * disposes).
  */
 export async function train(config: GanConfig, runDir: string, opts: TrainOptions = {}): Promise<Trainer> {
-  const cfg = parseGanConfig(config);
+  const requested = parseGanConfig(config);
+  // The run's config.json says which images it was trained on, whichever way they were chosen.
+  const data = opts.data ?? (await defaultData(requested));
+  const cfg = withDataSource(requested, data);
   await Deno.mkdir(runDir, { recursive: true });
   const ckDir = `${runDir}/checkpoint`;
-  const trainer = await createTrainer(cfg, opts);
+  const trainer = await createTrainer(cfg, { ...opts, data });
   try {
     if (opts.resume) {
       if (!(await hasCheckpoint(ckDir))) throw new Error(`--resume: no checkpoint in ${ckDir}`);

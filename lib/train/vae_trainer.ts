@@ -47,7 +47,8 @@ import {
   writeRunConfig,
 } from "./run_folder.ts";
 import { BatchIterator, type BatchIteratorState } from "../data/batches.ts";
-import { datasetByName } from "../data/registry.ts";
+import { datasetForConfig } from "../data/registry.ts";
+import { withDataSource } from "../data/source.ts";
 import { imagesToPng, writePng } from "../viz/grid.ts";
 
 /** What the trainer needs of a dataset: its size and the images at given indices (row-major n x h x w x c). */
@@ -398,9 +399,11 @@ export async function trainVae(
   runDir: string,
   opts: TrainVaeOptions = {},
 ): Promise<{ iterations: number }> {
-  const config = parseVaeConfig(configIn);
+  const requested = parseVaeConfig(configIn);
   const ckDir = `${runDir}/checkpoint`;
-  const data = opts.data ?? (await datasetByName(config.dataset));
+  const data = opts.data ?? (await datasetForConfig(requested));
+  // The run's config.json says which images it was trained on, whichever way they were chosen.
+  const config = withDataSource(requested, data);
   const shape = (data as { imageShape?: number[] }).imageShape;
   if (shape && shape.join("x") !== config.imageShape.join("x")) {
     throw new Error(`dataset images are ${shape.join("x")}, the config's imageShape is ${config.imageShape.join("x")}`);
