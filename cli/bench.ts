@@ -1,19 +1,19 @@
 /**
- * `deno task bench [--only iteration,torch,parallel,trainer,data,metrics] [--json PATH] [--iterations N] [--warmup N]
- *  [--profile] [--threads N] [--backend NAME]`
+ * `deno task bench [--only iteration,torch,parallel,trainer,data,metrics,inference] [--json PATH] [--iterations N]
+ *  [--warmup N] [--profile] [--threads N] [--backend NAME]`
  *
  * Runs the benchmark sections and prints one table per section plus a summary of the speed goal: our InfoGAN-CR
  * iteration (bench/iteration.ts; on the native engine also on pure wasm) against the PyTorch peer (bench/torch.ts), and
  * two one-thread runs side by side for both (bench/parallel.ts), run back to back in this one invocation so that all
- * see the same machine load. Sections owned by other parts (bench/data.ts, bench/metrics.ts)
- * are loaded when their files exist. `--profile` adds a per-kernel table of one iteration (tf.profile).
+ * see the same machine load. Sections owned by other parts (bench/data.ts, bench/metrics.ts, bench/inference.ts) are
+ * loaded when their files exist. `--profile` adds a per-kernel table of one iteration (tf.profile).
  */
 import { z } from "zod";
 import { defineCommand, type Flags } from "../lib/cli/command.ts";
 import { backendFlag } from "../lib/config/backend.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
 
-const SECTIONS = ["iteration", "torch", "parallel", "trainer", "data", "metrics"] as const;
+const SECTIONS = ["iteration", "torch", "parallel", "trainer", "data", "metrics", "inference"] as const;
 type Section = typeof SECTIONS[number];
 type Result = Record<string, number | string>;
 
@@ -160,6 +160,9 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
         break;
       case "metrics":
         r = await optionalSection("metrics.ts", "benchMetrics");
+        break;
+      case "inference":
+        r = await optionalSection("inference.ts", "benchInference");
         break;
     }
     if (r === null) {

@@ -81,11 +81,11 @@ export class OnnxGraph {
     this.outputs.push({ name, dims });
   }
 
-  /** A float32 constant (copied). */
+  /** A float32 constant. The graph keeps a reference to `data` (no copy): do not modify it afterwards. */
   constant(name: string, data: Float32Array, dims: number[]): string {
     const n = dims.reduce((a, b) => a * b, 1);
     if (data.length !== n) throw new Error(`ONNX initializer ${name}: ${data.length} values for shape [${dims}]`);
-    this.initializers.push({ name: this.claim(this.fresh(name)), dims, data: data.slice() });
+    this.initializers.push({ name: this.claim(this.fresh(name)), dims, data });
     return this.initializers.at(-1)!.name;
   }
 
@@ -183,5 +183,5 @@ export function encodeModel(graph: OnnxGraph, info: ModelInfo): Uint8Array {
   for (const [k, v] of Object.entries(info.metadata ?? {})) {
     w.message(14, new ProtoWriter().string(1, k).string(2, v)); // metadata_props
   }
-  return w.finish().slice();
+  return w.finish();
 }

@@ -3,34 +3,36 @@
  * strings/bytes/messages, packed repeated int64 and float, fixed32 floats). Fields are written in the order they are
  * added; protobuf readers accept any order.
  *
+ * A message is kept as a list of byte chunks, so that embedding a message or a large byte field (tens of megabytes of
+ * weights) costs no copy until `finish` joins everything once.
+ *
  * Wire types: 0 = varint, 2 = length-delimited, 5 = 32-bit.
  */
 
 const encoder = new TextEncoder();
 
-/** Growable byte buffer that writes protobuf fields. */
 export class ProtoWriter {
-  private buf = new Uint8Array(256);
-  private len = 0;
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  /** Small writes (tags, varints, floats) collect here until a chunk is appended. */
+  private scratch: number[] = [];
 
-  private ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.len + n) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+  private flushScratch(): void {
+    if (this.scratch.length === 0) return;
+    this.parts.push(Uint8Array.from(this.scratch));
+    this.size += this.scratch.length;
+    this.scratch = [];
   }
 
-  private rawByte(b: number): void {
-    this.ensure(1);
-    this.buf[this.len++] = b;
+  private append(chunk: Uint8Array): void {
+    this.flushScratch();
+    this.parts.push(chunk);
+    this.size += chunk.length;
   }
 
-  private rawBytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
+  /** Bytes written so far. */
+  get length(): number {
+    return this.size + this.scratch.length;
   }
 
   /**
@@ -43,10 +45,10 @@ export class ProtoWriter {
     }
     let v = BigInt.asUintN(64, BigInt(value));
     while (v >= 0x80n) {
-      this.rawByte(Number(v & 0x7fn) | 0x80);
+      this.scratch.push(Number(v & 0x7fn) | 0x80);
       v >>= 7n;
     }
-    this.rawByte(Number(v));
+    this.scratch.push(Number(v));
   }
 
   private tag(field: number, wireType: 0 | 2 | 5): void {
@@ -65,14 +67,15 @@ export class ProtoWriter {
     this.tag(field, 5);
     const b = new Uint8Array(4);
     new DataView(b.buffer).setFloat32(0, value, true);
-    this.rawBytes(b);
+    this.scratch.push(...b);
     return this;
   }
 
+  /** A bytes field. The writer keeps a reference to `value` until `finish`: do not modify it meanwhile. */
   bytes(field: number, value: Uint8Array): this {
     this.tag(field, 2);
     this.rawVarint(value.length);
-    this.rawBytes(value);
+    this.append(value);
     return this;
   }
 
@@ -80,16 +83,23 @@ export class ProtoWriter {
     return this.bytes(field, encoder.encode(value));
   }
 
-  /** An embedded message. */
+  /** An embedded message (its chunks are shared, not copied). */
   message(field: number, value: ProtoWriter): this {
-    return this.bytes(field, value.finish());
+    value.flushScratch();
+    this.tag(field, 2);
+    this.rawVarint(value.size);
+    this.flushScratch();
+    for (const p of value.parts) this.parts.push(p);
+    this.size += value.size;
+    return this;
   }
 
   /** A packed repeated int64 field. */
   packedInts(field: number, values: readonly (number | bigint)[]): this {
     const inner = new ProtoWriter();
     for (const v of values) inner.rawVarint(v);
-    return this.bytes(field, inner.finish());
+    inner.flushScratch();
+    return this.message(field, inner);
   }
 
   /** A packed repeated float field. */
@@ -100,8 +110,15 @@ export class ProtoWriter {
     return this.bytes(field, b);
   }
 
-  /** The bytes written so far (a view; copy it before writing more). */
+  /** All bytes written, joined into one new array. */
   finish(): Uint8Array {
-    return this.buf.subarray(0, this.len);
+    this.flushScratch();
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 }

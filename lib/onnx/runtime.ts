@@ -65,6 +65,8 @@ const ORT_PACKAGE = "onnxruntime-node";
 const ORT_BINDING = "onnxruntime-node/dist/binding.js";
 
 let loading: Promise<RuntimeLoad> | null = null;
+/** Sessions created and runs made in this process (tests and benchmarks check that a path really ran natively). */
+const counters = { sessions: 0, runs: 0 };
 let loaded: RuntimeLoad | null = null;
 
 /** Loads onnxruntime-node once; later calls return the same result. */
@@ -118,6 +120,7 @@ function createSession(mods: OrtModules, model: Uint8Array, opts: SessionOptions
     // `--parallel`, with other training processes), where spinning only burns their time.
     extra: { session: { intra_op: { allow_spinning: "0" } } },
   });
+  counters.sessions++;
   const inputNames = s.inputMetadata.map((m) => m.name);
   const outputNames = s.outputMetadata.map((m) => m.name);
   const fetches = Object.fromEntries(outputNames.map((n) => [n, null]));
@@ -134,6 +137,7 @@ function createSession(mods: OrtModules, model: Uint8Array, opts: SessionOptions
         inputs[name] = new mods.Tensor("float32", t.data, t.dims);
       }
       const out = s.run(inputs, fetches, {});
+      counters.runs++;
       const result: Record<string, NativeTensor> = {};
       for (const name of outputNames) {
         const t = out[name];
@@ -148,6 +152,11 @@ function createSession(mods: OrtModules, model: Uint8Array, opts: SessionOptions
       s.dispose();
     },
   };
+}
+
+/** How many onnxruntime sessions were created and runs made in this process so far. */
+export function onnxRuntimeCounters(): { sessions: number; runs: number } {
+  return { ...counters };
 }
 
 // ---- the native engine switch ---------------------------------------------------------------------------------------
