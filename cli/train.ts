@@ -13,7 +13,6 @@ import { defineCommand, type Flags, UsageError } from "../lib/cli/command.ts";
 import { backendFlag } from "../lib/config/backend.ts";
 import { type GanConfig, GanModelName, parseGanConfig, presetFor, Profile } from "../lib/config/gan.ts";
 import { parseVaeConfig, presetFor as vaePresetFor, type VaeConfig } from "../lib/config/vae.ts";
-import type { DatasetName } from "../lib/data/registry.ts";
 
 /** `--data-options`: JSON naming dataset options (lib/data/registry.ts), checked key by key. */
 const DataOptions = z.string().transform((text, ctx) => {
