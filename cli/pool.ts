@@ -221,7 +221,7 @@ async function main(flags: Flags<typeof command.flags>, given: ReadonlySet<strin
       `${jobs.length} to train, ${flags.parallel} at a time`,
   );
 
-  // Parallel members share the cores: each child gets cores / parallel wasm threads (at least 1), so `--parallel 2` on
+  // Parallel members share the cores: each child gets cores / parallel threads (at least 1), so `--parallel 2` on
   // 2 vCPUs runs two single-threaded members instead of four threads fighting over two cores. IGCR_THREADS overrides.
   const env: Record<string, string> = {};
   if (flags.backend) env.IGCR_BACKEND = flags.backend;
