@@ -118,7 +118,7 @@ async function main(flags: ReproduceFlags): Promise<number> {
     if (r.trained.length === 0 && kept) notes.push(kept.note);
     else {
       const note = `The ${jobs.length} dSprites/3DTeapots runs were trained ${parallel} at a time in subprocesses ` +
-        `(\`deno task train --config\`), each with ${threads} wasm thread(s) on a CPU backend; ${r.trained.length} ` +
+        `(\`deno task train --config\`), each with ${threads} thread(s) on a CPU backend; ${r.trained.length} ` +
         `trained in ${formatSeconds(r.wallS)} of wall time, ${r.skipped.length} found finished. A run's wall time in ` +
         "the tables is its own training time in its subprocess.";
       notes.push(note);

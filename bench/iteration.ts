@@ -317,15 +317,55 @@ export async function timeIteration(model: IterationModel, iterations = 10, warm
   return { medianMs: median(times), minMs: Math.min(...times), cpuMs, iterations, warmup };
 }
 
-/** Per-kernel time (ms) and call count of one iteration, from tf.profile, sorted by time. */
+/**
+ * Per-kernel time of one iteration, sorted by time: `ms` is tf.profile's wall time, `cpuMs` the process CPU time
+ * (user + system, all threads) spent inside the kernel's top-level calls, which other processes' load inflates much
+ * less than wall time. The row "(outside kernels)" holds the rest of the iteration's CPU time: TensorFlow.js's own
+ * bookkeeping (tape, tensors, scopes), garbage collection and the model code; it comes first.
+ */
 export async function profileIteration(
   model: IterationModel,
-): Promise<{ kernel: string; ms: number; calls: number }[]> {
+): Promise<{ kernel: string; ms: number; cpuMs: number; calls: number }[]> {
   model.step();
-  const info = await tf.profile(async () => {
-    model.step();
-    await model.losses();
-  });
+  await model.losses();
+  const backend = tf.getBackend();
+  const cpu = new Map<string, number>();
+  let depth = 0;
+  const originals = tf.getKernelsForBackend(backend);
+  const swap = (configs: tf.KernelConfig[]) => {
+    for (const k of configs) {
+      tf.unregisterKernel(k.kernelName, backend);
+      tf.registerKernel(k);
+    }
+  };
+  swap(originals.map((k) => ({
+    ...k,
+    kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
+      if (depth > 0) return k.kernelFunc(args);
+      depth++;
+      const c0 = process.cpuUsage();
+      try {
+        return k.kernelFunc(args);
+      } finally {
+        depth--;
+        const c = process.cpuUsage(c0);
+        cpu.set(k.kernelName, (cpu.get(k.kernelName) ?? 0) + (c.user + c.system) / 1000);
+      }
+    },
+  })));
+  let stepCpu = 0;
+  let info: Awaited<ReturnType<typeof tf.profile>>;
+  try {
+    const c0 = process.cpuUsage();
+    info = await tf.profile(async () => {
+      model.step();
+      await model.losses();
+    });
+    const c = process.cpuUsage(c0);
+    stepCpu = (c.user + c.system) / 1000;
+  } finally {
+    swap(originals);
+  }
   const by = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
     const e = by.get(k.name) ?? { ms: 0, calls: 0 };
@@ -333,7 +373,11 @@ export async function profileIteration(
     e.calls++;
     by.set(k.name, e);
   }
-  return [...by].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms);
+  const rows = [...by].map(([kernel, e]) => ({ kernel, ...e, cpuMs: cpu.get(kernel) ?? 0 })).sort((a, b) =>
+    b.ms - a.ms
+  );
+  const inKernels = rows.reduce((a, r) => a + r.cpuMs, 0);
+  return [{ kernel: "(outside kernels)", ms: 0, calls: 0, cpuMs: Math.max(0, stepCpu - inKernels) }, ...rows];
 }
 
 /** The bench section: ms per iteration of the replica on the active backend. */
@@ -357,4 +401,75 @@ export async function benchIteration(
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * The same section in a fresh process (the backend and its threads are per process): `deno run -A bench/iteration.ts
+ * --backend NAME --threads N --iterations N --warmup N` prints the result as JSON on its last line. `env` is added to
+ * the child's environment (IGCR_THREADS for the one-thread runs).
+ */
+export async function benchIterationProcess(opts: {
+  backend: string;
+  threads?: number;
+  iterations: number;
+  warmup: number;
+  env?: Record<string, string>;
+}): Promise<Record<string, number | string>> {
+  const args = ["run", "-A", new URL(import.meta.url).pathname, "--backend", opts.backend];
+  if (opts.threads) args.push("--threads", String(opts.threads));
+  args.push("--iterations", String(opts.iterations), "--warmup", String(opts.warmup));
+  const r = await new Deno.Command(Deno.execPath(), { args, env: opts.env, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  const out = dec.decode(r.stdout).trim().split("\n").at(-1) ?? "";
+  if (!r.success) {
+    throw new Error(`bench iteration (${opts.backend}) failed: ${dec.decode(r.stderr).trim().split("\n").at(-1)}`);
+  }
+  return JSON.parse(out);
+}
+
+if (import.meta.main) {
+  const { parseArgs } = await import("node:util");
+  const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
+  try {
+    const { values } = parseArgs({
+      args: Deno.args,
+      options: {
+        backend: { type: "string" },
+        threads: { type: "string" },
+        iterations: { type: "string", default: "10" },
+        warmup: { type: "string", default: "3" },
+      },
+      strict: true,
+    });
+    const info = await initBackend({
+      backend: (values.backend ?? "auto") as "auto",
+      threads: values.threads ? Number(values.threads) : undefined,
+      quiet: true,
+    });
+    const r = await benchIteration({ iterations: Number(values.iterations), warmup: Number(values.warmup) });
+    console.log(JSON.stringify({ backend: info.description, ...r }));
+    shutdownBackend();
+  } catch (e) {
+    console.error(`bench iteration: ${e instanceof Error ? e.message : e}`);
+    shutdownBackend();
+    Deno.exit(1);
+  }
+}
+
+/**
+ * The bench section: the replica on the active engine, and when that is `native`, the same on the pure `wasm` engine
+ * in a fresh process (with the same thread setting), so that one run shows both.
+ */
+export async function benchIterationEngines(opts: {
+  engine: string;
+  threads?: number;
+  iterations: number;
+  warmup: number;
+}): Promise<Record<string, number | string>> {
+  const here = await benchIteration(opts);
+  if (opts.engine !== "native") return here;
+  const wasm = await benchIterationProcess({ ...opts, backend: "wasm" });
+  const out: Record<string, number | string> = { ...here };
+  for (const [k, v] of Object.entries(wasm)) out[k === "backend" ? "wasm engine" : `wasm ${k}`] = v;
+  return out;
 }

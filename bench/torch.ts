@@ -1,6 +1,7 @@
 /**
  * The PyTorch peer: runs /work/shared/bench/torch_infogan_cr_step.py (one InfoGAN-CR iteration at dSprites sizes, the
- * same work as bench/iteration.ts) with 1 and 2 threads, when Debian's python3-torch is importable.
+ * same work as bench/iteration.ts) with 1 and 2 threads, when Debian's python3-torch is importable, with glibc keeping
+ * freed memory (KEEP_FREED_MEMORY).
  *
  * The script is found at ../shared/bench/ relative to the repository (override: IGCR_TORCH_SCRIPT=/path/to/script.py;
  * the interpreter: IGCR_PYTHON, default /usr/bin/python3).
@@ -19,9 +20,9 @@ function pythonPath(): string {
   return Deno.env.get("IGCR_PYTHON") ?? "/usr/bin/python3";
 }
 
-async function run(cmd: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+async function run(cmd: string, args: string[], env?: Record<string, string>): Promise<{ ok: boolean; out: string }> {
   try {
-    const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    const r = await new Deno.Command(cmd, { args, env, stdout: "piped", stderr: "piped" }).output();
     const dec = new TextDecoder();
     return { ok: r.success, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
   } catch (e) {
@@ -51,9 +52,28 @@ export function parseTorchLine(text: string): { version: string; threads: number
   return { version: m[1], threads: Number(m[2]), ms: Number(m[3]) };
 }
 
-/** Runs the peer with the given thread count; returns its median ms per iteration. */
-export async function torchIterationMs(threads: number, iterations = 10): Promise<{ version: string; ms: number }> {
-  const r = await run(pythonPath(), [torchScriptPath(), String(threads), String(iterations)]);
+/**
+ * glibc's allocator told to keep freed memory (the environment form of mallopt M_MMAP_THRESHOLD, at glibc's maximum of
+ * 32 MiB, and M_TRIM_THRESHOLD): by default it hands each large activation buffer back to the system when PyTorch frees
+ * it and faults fresh pages in on the next iteration, which on this shared virtual machine made PyTorch's one-thread
+ * iteration 1.6-3.4x slower (docs/speed.md). onnxruntime's arenas and the wasm heap keep their memory, so this times
+ * PyTorch at its best and compares like with like.
+ */
+export const KEEP_FREED_MEMORY: Record<string, string> = {
+  MALLOC_MMAP_THRESHOLD_: String(32 << 20),
+  MALLOC_TRIM_THRESHOLD_: String(1 << 30),
+};
+
+/** Runs the peer with the given thread count (and `env` added); returns its median ms per iteration. */
+export async function torchIterationMs(
+  threads: number,
+  iterations = 10,
+  env?: Record<string, string>,
+): Promise<{ version: string; ms: number }> {
+  const r = await run(pythonPath(), [torchScriptPath(), String(threads), String(iterations)], {
+    ...KEEP_FREED_MEMORY,
+    ...env,
+  });
   if (!r.ok) throw new Error(`${TORCH_SCRIPT_NAME} ${threads} failed: ${r.out.trim().slice(-500)}`);
   const p = parseTorchLine(r.out);
   return { version: p.version, ms: p.ms };

@@ -1,18 +1,19 @@
 /**
- * `deno task bench [--only iteration,torch,trainer,data,metrics] [--json PATH] [--iterations N] [--warmup N]
- *  [--profile] [--threads N] [--backend NAME]`
+ * `deno task bench [--only iteration,torch,parallel,trainer,data,metrics,inference] [--json PATH] [--iterations N]
+ *  [--warmup N] [--profile] [--threads N] [--backend NAME]`
  *
- * Runs the benchmark sections and prints one table per section plus a summary of the speed goal (issue 8): our
- * InfoGAN-CR iteration (bench/iteration.ts) against the PyTorch peer (bench/torch.ts), run back to back in this one
- * invocation so that both see the same machine load. Sections owned by other parts (bench/data.ts, bench/metrics.ts)
- * are loaded when their files exist. `--profile` adds a per-kernel table of one iteration (tf.profile).
+ * Runs the benchmark sections and prints one table per section plus a summary of the speed goal: our InfoGAN-CR
+ * iteration (bench/iteration.ts; on the native engine also on pure wasm) against the PyTorch peer (bench/torch.ts), and
+ * two one-thread runs side by side for both (bench/parallel.ts), run back to back in this one invocation so that all
+ * see the same machine load. Sections owned by other parts (bench/data.ts, bench/metrics.ts, bench/inference.ts) are
+ * loaded when their files exist. `--profile` adds a per-kernel table of one iteration (tf.profile).
  */
 import { z } from "zod";
 import { defineCommand, type Flags } from "../lib/cli/command.ts";
 import { backendFlag } from "../lib/config/backend.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
 
-const SECTIONS = ["iteration", "torch", "trainer", "data", "metrics"] as const;
+const SECTIONS = ["iteration", "torch", "parallel", "trainer", "data", "metrics", "inference"] as const;
 type Section = typeof SECTIONS[number];
 type Result = Record<string, number | string>;
 
@@ -43,7 +44,7 @@ export const command = defineCommand({
       type: "number",
       schema: z.number().int().positive().max(256),
       defaultDoc: "IGCR_THREADS, else the cores",
-      doc: "wasm threads",
+      doc: "threads of the engine (wasm, or onnxruntime's with the native engine)",
     },
     json: { type: "string", schema: z.string().min(1), placeholder: "PATH", doc: "also write every number as JSON" },
     backend: backendFlag,
@@ -121,7 +122,8 @@ async function benchTrainer(iterations: number, warmup: number): Promise<Result 
 async function main(flags: Flags<typeof command.flags>): Promise<void> {
   const tf = await import("@tensorflow/tfjs");
   const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
-  const { benchIteration, buildIteration, profileIteration } = await import("../bench/iteration.ts");
+  const { benchIterationEngines, buildIteration, profileIteration } = await import("../bench/iteration.ts");
+  const { benchParallel } = await import("../bench/parallel.ts");
   const { benchTorch } = await import("../bench/torch.ts");
   const results: Record<string, Result> = {};
   const conditions: Result = {
@@ -130,16 +132,22 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
     "load average (1 min) at start": Deno.loadavg()[0],
   };
   const needsBackend = flags.only.some((s) => s === "iteration" || s === "trainer" || s === "metrics");
+  let engine = "";
   if (needsBackend) {
     const info = await initBackend({ backend: flags.backend, threads: flags.threads });
     conditions.backend = info.description;
+    engine = info.name;
   }
 
+  const counts = { iterations: flags.iterations, warmup: flags.warmup };
   for (const section of flags.only) {
     let r: Result | null = null;
     switch (section) {
       case "iteration":
-        r = await benchIteration({ iterations: flags.iterations, warmup: flags.warmup });
+        r = await benchIterationEngines({ engine, threads: flags.threads, ...counts });
+        break;
+      case "parallel":
+        r = await benchParallel({ backend: flags.backend, ...counts });
         break;
       case "torch":
         r = await benchTorch({ iterations: flags.iterations });
@@ -152,6 +160,9 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
         break;
       case "metrics":
         r = await optionalSection("metrics.ts", "benchMetrics");
+        break;
+      case "inference":
+        r = await optionalSection("inference.ts", "benchInference");
         break;
     }
     if (r === null) {
@@ -166,11 +177,17 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
     const model = buildIteration(0);
     try {
       const rows = await profileIteration(model);
-      const total = rows.reduce((a, r) => a + r.ms, 0);
-      const table: Result = { "all kernels ms": total };
-      for (const r of rows.slice(0, 25)) table[`${r.kernel} (${r.calls} calls) ms`] = r.ms;
+      const total = rows.reduce((a, r) => a + r.ms, 0), cpu = rows.reduce((a, r) => a + r.cpuMs, 0);
+      const table: Result = {
+        "all kernels ms (cpu ms incl. outside kernels)": `${total.toFixed(1)} (${cpu.toFixed(1)})`,
+      };
+      for (const r of rows.slice(0, 25)) {
+        table[`${r.kernel}${r.calls ? ` (${r.calls} calls)` : ""} ms (cpu ms)`] = `${r.ms.toFixed(1)} (${
+          r.cpuMs.toFixed(1)
+        })`;
+      }
       results.profile = table;
-      printTable("per-kernel profile of one iteration (tf.profile)", table);
+      printTable("per-kernel profile of one iteration (tf.profile wall ms; process cpu ms)", table);
     } finally {
       model.dispose();
     }
@@ -180,6 +197,8 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
   const torchBest = results.torch?.["torch best ms"];
   const summary: Result = { ...conditions };
   if (typeof ours === "number") summary["ours ms/iteration"] = ours;
+  const oursWasm = results.iteration?.["wasm iteration ms (median)"];
+  if (typeof oursWasm === "number") summary["ours ms/iteration, pure wasm"] = oursWasm;
   if (results.torch) {
     for (const k of ["torch 1 thread ms", "torch 2 threads ms"]) {
       if (k in results.torch) summary[k] = results.torch[k];
@@ -187,8 +206,14 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
     if ("skipped" in results.torch) summary.torch = `skipped: ${results.torch.skipped}`;
   }
   if (typeof ours === "number" && typeof torchBest === "number") summary["ours / best torch"] = ours / torchBest;
-  summary["arithmetic floor ms (2 cores, 128-bit SIMD)"] = `${FLOOR_MS[0]}-${FLOOR_MS[1]}`;
-  if (typeof ours === "number") summary["ours / floor"] = ours / FLOOR_MS[1];
+  for (const k of ["ours iterations/s (machine)", "torch iterations/s (machine)", "ours / torch iterations/s"]) {
+    const v = results.parallel?.[k];
+    if (v !== undefined) summary[`two one-thread runs: ${k}`] = v;
+  }
+  if (engine === "wasm") {
+    summary["arithmetic floor ms (2 cores, 128-bit SIMD)"] = `${FLOOR_MS[0]}-${FLOOR_MS[1]}`;
+    if (typeof ours === "number") summary["ours / floor"] = ours / FLOOR_MS[1];
+  }
   results.summary = summary;
   printTable("summary", summary);
 

@@ -11,6 +11,12 @@
  * Supervised scores come from each member's metrics.json (`deno task evaluate`); with `--supervised`, members without
  * one are evaluated here (FactorVAE, infogan-cr protocol, the selection profile's sizes) and the result is kept in
  * selection.json only.
+ *
+ * ModelCentrality's N² cells S[i][j] go through a cell cache in POOL/cross-eval/<key>/ (lib/selection/cross_eval_cells.ts):
+ * cells already there are not computed again, so an interrupted run resumes. `--executor slurm` computes the missing
+ * cells as a Slurm job array over blocks of `--rows-per-task` rows (POOL/slurm/cross-eval.sbatch; `--no-submit` writes
+ * it only), follows it, then assembles the matrix here; each array task runs `deno task select --rows FIRST-LAST`,
+ * which computes those rows' cells into the cache and stops.
  */
 import { z } from "zod";
 import { defineCommand, type Flags, requirePath, UsageError } from "../lib/cli/command.ts";
@@ -22,6 +28,11 @@ import type { VaeModel } from "../lib/models/vae.ts";
 import type { ModelCentralityResult } from "../lib/selection/model_centrality.ts";
 import type { UdrResult } from "../lib/selection/udr.ts";
 import { listPoolMembers, readPoolSpec } from "../lib/selection/pool.ts";
+import type { CellInputs, FolderCellStore } from "../lib/selection/cross_eval_cells.ts";
+import { slurmClient } from "../lib/cluster/slurm.ts";
+import { readPoolState } from "../lib/cluster/pool_state.ts";
+import { mergeSlurmOptions, runCrossEvalOnSlurm } from "../lib/cluster/slurm_pool.ts";
+import { checkSlurmFlags, slurmFlags, slurmOptionsFromFlags, slurmPollMs } from "../lib/cluster/slurm_flags.ts";
 import {
   compareWithSupervised,
   comparisonTable,
@@ -71,8 +82,43 @@ export const command = defineCommand({
     chunk: { type: "number", schema: z.number().int().min(1), default: 256, doc: "images per batch" },
     "no-plots": { type: "boolean", doc: "write no plots" },
     backend: backendFlag,
+    ...slurmFlags,
+    executor: { ...slurmFlags.executor, defaultDoc: "local" },
+    "rows-per-task": {
+      type: "number",
+      schema: z.number().int().min(1),
+      default: 8,
+      doc: "with --executor slurm: rows of ModelCentrality's N×N matrix per array task",
+    },
+    rows: {
+      type: "string",
+      schema: z.string().regex(/^\d+-\d+$/, "FIRST-LAST, e.g. 0-7"),
+      placeholder: "FIRST-LAST",
+      doc: "compute only these rows' ModelCentrality cells into the cache, then stop (what a Slurm task runs)",
+    },
+    "cells-key": {
+      type: "string",
+      schema: z.string().regex(/^[0-9a-f]{16}$/, "16 hex digits"),
+      placeholder: "KEY",
+      doc: "with --rows: the cell cache the cells must go to (the pool must not have changed since submission)",
+    },
   },
-  examples: ["deno task select --pool runs/pool-dsprites --method all"],
+  examples: [
+    "deno task select --pool runs/pool-dsprites --method all",
+    "deno task select --pool /shared/pools/igcr --executor slurm --rows-per-task 4 --slurm-partition gpu --slurm-gpus 1",
+  ],
+  check(flags, given) {
+    checkSlurmFlags(flags.executor ?? "local", given);
+    if (flags.executor === "slurm" && flags.method !== "all" && flags.method !== "model-centrality") {
+      throw new UsageError("--executor slurm runs ModelCentrality's cross-evaluation; --method excludes it");
+    }
+    if (flags.rows !== undefined && flags.executor === "slurm") {
+      throw new UsageError("--rows is what each Slurm task runs; drop --executor slurm");
+    }
+    if (flags["cells-key"] !== undefined && flags.rows === undefined) {
+      throw new UsageError("--cells-key goes with --rows");
+    }
+  },
 });
 
 /** The ground-truth dataset a pool was trained on (its real images feed UDR and the supervised score). */
@@ -117,7 +163,10 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
   const { loadTrainedModel } = await import("../lib/models/load.ts");
   const { meanKlPerDim } = await import("../lib/models/vae.ts");
   const { evaluateMetrics } = await import("../lib/metrics/evaluate.ts");
-  const { modelCentrality } = await import("../lib/selection/model_centrality.ts");
+  const { resolveSizes } = await import("../lib/selection/model_centrality.ts");
+  const { computeCells, memberIdentity, modelCentralityCached, openFolderCellStore } = await import(
+    "../lib/selection/cross_eval_cells.ts"
+  );
   const { activeFromKl, udr, UDR_SAMPLES } = await import("../lib/selection/udr.ts");
   const { heatmap, scatter } = await import("../lib/viz/charts.ts");
   const poolDir = flags.pool.replace(/\/+$/, "");
@@ -141,9 +190,84 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
   const rng = new Rng(flags.seed);
   console.error(`select: ${members.length} members of ${poolDir} (${[...new Set(modelNames)].join(", ")}), ${profile}`);
 
+  // ModelCentrality's cells: cached in the pool folder, computed here, by --rows, or by a Slurm array.
+  let cells: { store: FolderCellStore; key: string; dir: string } | undefined;
+  if (methods.includes("model-centrality") || flags.rows !== undefined) {
+    const inputs: CellInputs = {
+      schema: "igcr-mc-cells/1",
+      sizes: resolveSizes({ profile }),
+      seed: flags.seed,
+      members: await Promise.all(members.map((m) => memberIdentity(m.name, m.dir))),
+    };
+    cells = await openFolderCellStore(poolDir, inputs);
+    if (flags["cells-key"] !== undefined && flags["cells-key"] !== cells.key) {
+      throw new Error(
+        `the pool changed since the cross-evaluation script was written (cells key ${flags["cells-key"]}, now ` +
+          `${cells.key}); run \`deno task select --pool ${poolDir} --executor slurm\` again`,
+      );
+    }
+  }
+  if (flags.executor === "slurm" && cells) {
+    const store = cells.store;
+    let lastReload = -Infinity;
+    const r = await runCrossEvalOnSlurm({
+      poolDir,
+      n: members.length,
+      rowsPerTask: flags["rows-per-task"],
+      profile,
+      seed: flags.seed,
+      chunk: flags.chunk,
+      cellsKey: cells.key,
+      rowComplete: async (i) => {
+        if (performance.now() - lastReload > 1000) {
+          await store.reload();
+          lastReload = performance.now();
+        }
+        for (let j = 0; j < store.n; j++) if (!store.has(i, j)) return false;
+        return true;
+      },
+      slurm: mergeSlurmOptions((await readPoolState(poolDir))?.slurm, slurmOptionsFromFlags(flags)),
+      client: slurmClient(),
+      submit: !flags["no-submit"],
+      backend: flags.backend ?? Deno.env.get("IGCR_BACKEND"),
+      pollMs: slurmPollMs(flags),
+      print: (l) => console.error(l),
+    });
+    if (flags["no-submit"]) return;
+    if (r.exitCode !== 0) throw new Error("the cross-evaluation did not complete (see above)");
+    await store.reload();
+  }
+
   const models: TrainedModel[] = [];
   try {
     for (const m of members) models.push(await loadTrainedModel(m.dir));
+
+    if (flags.rows !== undefined) {
+      const [first, last] = flags.rows.split("-").map(Number);
+      if (last < first || last >= members.length) {
+        throw new UsageError(`--rows ${flags.rows} is outside 0-${members.length - 1}`);
+      }
+      const rows = Array.from({ length: last - first + 1 }, (_, k) => first + k);
+      const t0 = performance.now();
+      const log = throttled(`rows ${flags.rows}`);
+      const computed = await computeCells(
+        models,
+        rng.fork("model-centrality"),
+        resolveSizes({ profile }),
+        cells!.store,
+        {
+          rows,
+          chunk: flags.chunk,
+          meta: { backend: backend.name },
+          onProgress: (p) => log(`set ${p.set + 1}/${p.sets}, ${p.imagesDone}/${p.imagesTotal} images`),
+        },
+      );
+      console.error(
+        `rows ${flags.rows}: ${computed} cells computed, ${rows.length * members.length - computed} were cached, ` +
+          `in ${((performance.now() - t0) / 1000).toFixed(1)} s (${cells!.dir})`,
+      );
+      return;
+    }
 
     // Supervised scores: metrics.json, or evaluated here with --supervised.
     const supervised: (number | undefined)[] = [];
@@ -179,11 +303,18 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
     if (methods.includes("model-centrality")) {
       const t0 = performance.now();
       const log = throttled("model-centrality");
-      results["model-centrality"] = await modelCentrality(models, rng.fork("model-centrality"), {
+      const mc = await modelCentralityCached(models, rng.fork("model-centrality"), cells!.store, {
         profile,
         chunk: flags.chunk,
+        meta: { backend: backend.name },
         onProgress: (p) => log(`set ${p.set + 1}/${p.sets}, ${p.imagesDone}/${p.imagesTotal} images`),
       });
+      const n2 = members.length ** 2;
+      console.error(
+        `model-centrality: ${n2 - mc.cellsComputed} of ${n2} cells were cached, ${mc.cellsComputed} computed here ` +
+          `(${cells!.dir})`,
+      );
+      results["model-centrality"] = mc;
       seconds["model-centrality"] = (performance.now() - t0) / 1000;
     }
     let activeCounts: number[] | undefined;

@@ -13,7 +13,6 @@ import { defineCommand, type Flags, UsageError } from "../lib/cli/command.ts";
 import { backendFlag } from "../lib/config/backend.ts";
 import { type GanConfig, GanModelName, parseGanConfig, presetFor, Profile } from "../lib/config/gan.ts";
 import { parseVaeConfig, presetFor as vaePresetFor, type VaeConfig } from "../lib/config/vae.ts";
-import type { DatasetName } from "../lib/data/registry.ts";
 
 /** `--data-options`: JSON naming dataset options (lib/data/registry.ts), checked key by key. */
 const DataOptions = z.string().transform((text, ctx) => {
@@ -29,6 +28,7 @@ const DataOptions = z.string().transform((text, ctx) => {
     seed: z.number().int().optional(),
     limit: z.number().int().positive().optional(),
     dir: z.string().optional(),
+    npz: z.string().min(1).optional(),
   }).strict(),
 );
 
@@ -91,7 +91,7 @@ export const command = defineCommand({
       type: "string",
       schema: DataOptions,
       placeholder: "JSON",
-      doc: "dataset options with --config, e.g. '{\"count\":20000}'",
+      doc: 'dataset options, e.g. \'{"count":20000}\' or \'{"npz":"PATH"}\' (the original dSprites archive)',
     },
     backend: backendFlag,
   },
@@ -108,8 +108,6 @@ export const command = defineCommand({
           `--config gives the whole config; drop ${clash.map((k) => "--" + k).join(", ")} (edit the file instead)`,
         );
       }
-    } else if (flags["data-options"] !== undefined) {
-      throw new UsageError("--data-options goes with --config");
     } else if (flags.dataset === undefined) {
       throw new UsageError("--dataset is required (dsprites, teapots or celeba), or give --config FILE");
     }
@@ -162,7 +160,7 @@ if (import.meta.main) {
     const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
     const { train } = await import("../lib/train/trainer.ts");
     const { trainVae } = await import("../lib/train/vae_trainer.ts");
-    const { datasetByName } = await import("../lib/data/registry.ts");
+    const { datasetForConfig } = await import("../lib/data/registry.ts");
     const fileConfig = flags.config === undefined ? undefined : await readConfigFile(flags.config);
     const backend = await initBackend({ backend: flags.backend });
     const grids = !flags["no-grids"];
@@ -175,7 +173,7 @@ if (import.meta.main) {
         );
         const t0 = performance.now();
         const options = flags["data-options"];
-        const data = options === undefined ? undefined : await datasetByName(cfg.dataset as DatasetName, options);
+        const data = options === undefined ? undefined : await datasetForConfig(cfg, options);
         if (!isGanConfig(cfg)) {
           const r = await trainVae(cfg, flags.out, { data, resume: flags.resume, grids });
           console.error(`done: ${r.iterations} iterations in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
@@ -198,7 +196,10 @@ if (import.meta.main) {
         });
         if (flags.iterations !== undefined) vcfg = parseVaeConfig({ ...vcfg, iterations: flags.iterations });
         console.error(`training ${flags.model} on ${dataset} into ${flags.out} on ${backend.description}`);
-        const r = await trainVae(vcfg, flags.out, { resume: flags.resume, grids });
+        const data = flags["data-options"] === undefined
+          ? undefined
+          : await datasetForConfig(vcfg, flags["data-options"]);
+        const r = await trainVae(vcfg, flags.out, { data, resume: flags.resume, grids });
         console.error(`done: ${r.iterations} iterations; run folder ${flags.out}`);
         return;
       }
@@ -209,7 +210,8 @@ if (import.meta.main) {
           `${cfg.iterations} iterations, batch ${cfg.batchSize}) into ${flags.out} on ${backend.description}`,
       );
       const t0 = performance.now();
-      const trainer = await train(cfg, flags.out, { resume: flags.resume, grids });
+      const data = flags["data-options"] === undefined ? undefined : await datasetForConfig(cfg, flags["data-options"]);
+      const trainer = await train(cfg, flags.out, { data, resume: flags.resume, grids });
       const it = trainer.iteration;
       trainer.dispose();
       const s = (performance.now() - t0) / 1000;

@@ -5,22 +5,31 @@
  *   1. `tensorflow` through `@tensorflow/tfjs-node-gpu` (the user installed it and CUDA works),
  *   2. `tensorflow` through `@tensorflow/tfjs-node`,
  *   3. `webgpu` when Deno exposes a real (non-fallback) GPU adapter,
- *   4. `wasm` (always present; our own kernels make it fit for training, see lib/kernels/).
+ *   4. `native`: the wasm backend with its convolutions and large matrix products in onnxruntime's native library
+ *      (lib/kernels/native/), where the npm package `onnxruntime-node` ships that library for the platform; it also
+ *      turns on the native engine switch of lib/onnx/runtime.ts (whole-network inference),
+ *   5. `wasm` (always present; our own kernels make it fit for training, see lib/kernels/).
  * `cpu` (pure JS) is never chosen automatically: it is only a reference for kernel tests.
+ *
+ * Threads (`--threads N`, IGCR_THREADS, default: one per logical CPU) are the wasm backend's, or with `native`
+ * onnxruntime's; `native` keeps the wasm side single-threaded (its element-wise kernels lose more to waking a thread
+ * pool than they gain, docs/speed.md).
  *
  * Override with `--backend NAME` on any command or the environment variable IGCR_BACKEND.
  */
 import * as tf from "@tensorflow/tfjs";
 import { BackendChoice } from "./config/backend.ts";
 import { registerWasmKernels } from "./kernels/mod.ts";
+import { disableNativeKernels, enableNativeKernels, loadOrt } from "./kernels/native/mod.ts";
 import { enableWasmThreads, wasmThreadCount } from "./kernels/threads.ts";
+import { disableNativeEngine, enableNativeEngine, loadOnnxRuntime } from "./onnx/runtime.ts";
 
 export { BackendChoice } from "./config/backend.ts";
 
 export interface BackendInfo {
   /** What was asked for. */
   requested: BackendChoice;
-  /** The tfjs backend name now active ("tensorflow", "webgpu", "wasm", "cpu"). */
+  /** The engine now active ("tensorflow", "webgpu", "native", "wasm", "cpu"); `native` is tfjs's "wasm" backend. */
   name: string;
   /** Human-readable description, e.g. "wasm (SIMD, 2 threads)". */
   description: string;
@@ -34,9 +43,12 @@ const INSTALL_HINTS: Record<string, string> = {
     "install it with `deno add npm:@tensorflow/tfjs-node-gpu` (needs internet access, CUDA 11.2+ and cuDNN 8; see README 'GPU')",
   tensorflow: "install it with `deno add npm:@tensorflow/tfjs-node` (its install script downloads libtensorflow)",
   webgpu: "Deno found no real GPU adapter (navigator.gpu is missing or only offers a software fallback adapter)",
+  native: "onnxruntime's native library could not be loaded",
 };
 
 let active: BackendInfo | null = null;
+/** Whether the wasm module has started in this process (until shutdownBackend removes it). */
+let wasmStarted = false;
 
 /** Loads a package by its bare name only if the user added it to deno.json; a string variable keeps `deno check` quiet. */
 async function tryImport(name: string): Promise<boolean> {
@@ -76,7 +88,9 @@ async function activate(name: "tensorflow" | "webgpu" | "wasm" | "cpu", threads?
   if (name === "webgpu") await import("@tensorflow/tfjs-backend-webgpu");
   if (name === "wasm") {
     await import("@tensorflow/tfjs-backend-wasm");
-    await enableWasmThreads(threads);
+    // The wasm module's thread count is fixed when it starts: a later request (wasm after native) keeps it.
+    if (!wasmStarted) await enableWasmThreads(threads);
+    wasmStarted = true;
     registerWasmKernels();
   }
   const ok = await tf.setBackend(name);
@@ -116,7 +130,9 @@ export async function initBackend(
     throw new Error(`threads must be a positive integer, got ${threads} (IGCR_THREADS=${envThreads})`);
   }
 
+  let nativeUnavailable: string | null = null;
   const want = async (choice: Exclude<BackendChoice, "auto">): Promise<BackendInfo | null> => {
+    if (choice !== "native") disableNativeKernels();
     switch (choice) {
       case "tensorflow-gpu":
         if (!(await tryImport("@tensorflow/tfjs-node-gpu"))) return null;
@@ -139,6 +155,27 @@ export async function initBackend(
         const desc = adapter.info?.description || adapter.info?.device || "GPU";
         return { requested, name: "webgpu", description: `webgpu (${desc})`, threads: 0, gpu: true };
       }
+      case "native": {
+        const load = loadOrt();
+        if (!load.ok) {
+          nativeUnavailable = load.reason;
+          return null;
+        }
+        const n = threads ?? navigator.hardwareConcurrency ?? 1;
+        await activate("wasm", 1);
+        enableNativeKernels({ threads: n });
+        // Whole-network inference of trained models (lib/onnx/runtime.ts) through the package's Node-API addon.
+        const addon = await loadOnnxRuntime();
+        if (addon.runtime) enableNativeEngine({ threads: n });
+        return {
+          requested,
+          name: "native",
+          description: `native (onnxruntime ${load.version} convolutions, ${n} thread${n === 1 ? "" : "s"}; ` +
+            `wasm SIMD for the rest)`,
+          threads: n,
+          gpu: false,
+        };
+      }
       case "wasm": {
         await activate("wasm", threads);
         const n = wasmThreadCount();
@@ -158,14 +195,20 @@ export async function initBackend(
 
   if (requested === "auto") {
     info = (await want("tensorflow-gpu")) ?? (await want("tensorflow")) ?? (await want("webgpu")) ??
-      (await want("wasm"))!;
+      (await want("native")) ?? (await want("wasm"))!;
   } else {
     const got = await want(requested);
-    if (!got) throw new Error(`backend "${requested}" is not available: ${INSTALL_HINTS[requested]}`);
+    if (!got) {
+      const why = requested === "native" && nativeUnavailable ? nativeUnavailable : INSTALL_HINTS[requested];
+      throw new Error(`backend "${requested}" is not available: ${why}`);
+    }
     info = got;
   }
   active = info;
-  if (!opts.quiet) console.error(`backend: ${info.description}`);
+  if (!opts.quiet) {
+    const note = info.name === "wasm" && nativeUnavailable ? ` (native engine unavailable: ${nativeUnavailable})` : "";
+    console.error(`backend: ${info.description}${note}`);
+  }
   return info;
 }
 
@@ -177,10 +220,15 @@ export function backendInfo(): BackendInfo {
 
 /** End worker threads so the process can exit (the threaded wasm build keeps it alive otherwise). */
 export function shutdownBackend(): void {
-  if (active?.name === "wasm") {
+  if (active?.name === "native") {
+    disableNativeKernels();
+    disableNativeEngine();
+  }
+  if (active?.name === "wasm" || active?.name === "native") {
     try {
       tf.removeBackend("wasm");
     } catch { /* already gone */ }
+    wasmStarted = false;
   }
   active = null;
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, shutdownBackend } from "../lib/backend.ts";
-import { buildIteration } from "../bench/iteration.ts";
+import { benchIterationProcess, buildIteration } from "../bench/iteration.ts";
 import { parseTorchLine, TORCH_SCRIPT_NAME, torchScriptPath } from "../bench/torch.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
@@ -51,6 +51,20 @@ Deno.test("bench: the torch script is found at ../shared/bench, or where IGCR_TO
     if (saved === undefined) Deno.env.delete("IGCR_TORCH_SCRIPT");
     else Deno.env.set("IGCR_TORCH_SCRIPT", saved);
   }
+});
+
+Deno.test({
+  name: "bench: the replica runs in a fresh process on the engine asked for (one-thread runs, wasm next to native)",
+  sanitizeResources: false,
+  fn: async () => {
+    const r = await benchIterationProcess({ backend: "wasm", iterations: 1, warmup: 0, env: { IGCR_THREADS: "1" } });
+    assert.equal(r.backend, "wasm (SIMD, 1 thread)");
+    assert.ok((r["iteration ms (median)"] as number) > 0 && Number.isFinite(r["iteration cpu ms (all threads)"]));
+    await assert.rejects(
+      benchIterationProcess({ backend: "tensorflow-gpu", iterations: 1, warmup: 0 }),
+      /bench iteration \(tensorflow-gpu\) failed: .*not available/,
+    );
+  },
 });
 
 globalThis.addEventListener("unload", () => shutdownBackend());

@@ -1,11 +1,11 @@
 /**
- * The non-convolution wasm kernels of lib/kernels/mod.ts (BatchMatMul, LeakyRelu and its gradient, Sum/Mean, Slice,
- * Concat, SplitV) against the pure-JS `cpu` backend, on odd shapes that hit both their fast paths and their fallbacks.
+ * The non-convolution wasm kernels of lib/kernels/mod.ts (BatchMatMul, LeakyRelu and its gradient, Sum/Mean and their
+ * gradients, Slice, Concat, SplitV, Tile) against the pure-JS `cpu` backend, on odd shapes that hit both their fast paths and their fallbacks.
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, shutdownBackend } from "../lib/backend.ts";
-import { batchMatMul, cast, concat, identity, leakyRelu, slice, splitV, transpose } from "../lib/kernels/mod.ts";
+import { batchMatMul, cast, concat, identity, leakyRelu, slice, splitV, tile, transpose } from "../lib/kernels/mod.ts";
 import { Rng } from "../lib/rng.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
@@ -50,6 +50,7 @@ Deno.test("kernels: our replacements are the ones registered on wasm", () => {
     Cast: cast,
     Concat: concat,
     SplitV: splitV,
+    Tile: tile,
   };
   for (const [name, f] of Object.entries(expect)) assert.equal(tf.getKernel(name, "wasm")?.kernelFunc, f, name);
   assert.ok(tf.getKernel("Sum", "wasm") && tf.getKernel("Mean", "wasm"));
@@ -180,6 +181,54 @@ Deno.test("kernels: the replacements leave no tensors or wasm buffers behind", (
   work();
   assert.equal(tf.memory().numTensors, before);
   assert.equal(backend.numDataIds(), ids);
+});
+
+Deno.test("kernels: Tile repeating leading axes, and the other tilings through the stock kernel", () => {
+  for (
+    const [shape, reps] of [
+      [[1, 1, 1, 5], [3, 4, 2, 1]], // leading repeat (the Mean/Sum gradient of batch moments)
+      [[1, 7], [9, 1]],
+      [[1, 1, 3], [1, 5, 1]],
+      [[2, 3], [1, 4]], // inner repeat: stock kernel
+      [[2, 1, 3], [2, 3, 1]], // repeat after a non-1 axis: stock kernel
+      [[4], [3]],
+    ] as [number[], number[]][]
+  ) same(`tile ${shape} x ${reps}`, [rand(shape)], (t) => tf.tile(t, reps), 0);
+});
+
+Deno.test("kernels: Sum and Mean gradients equal dy broadcast (/ size), bit for bit, on every axis pattern", () => {
+  const cases: [number[], number | number[] | undefined][] = [
+    [[4, 3, 5, 6], [0, 1, 2]],
+    [[6, 7], 0],
+    [[6, 7], 1],
+    [[2, 3, 4], [0, 2]],
+    [[5, 4], undefined],
+    [[3, 4, 5], -1],
+  ];
+  for (const [shape, axis] of cases) {
+    for (const keepDims of [false, true]) {
+      const x = rand(shape), u0 = tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims));
+      const u = rand(u0.shape);
+      u0.dispose();
+      for (const op of ["sum", "mean"] as const) {
+        const f = (v: tf.Tensor) =>
+          tf.sum(tf.mul(op === "sum" ? tf.sum(v, axis, keepDims) : tf.mean(v, axis, keepDims), u));
+        const got = tf.tidy(() => tf.grad(f)(x).dataSync());
+        // The definition: d/dx_i of sum_j u_j * reduce(x)_j is u at i's reduced position (divided by the size).
+        const want = tf.tidy(() => {
+          const axes = axis === undefined
+            ? shape.map((_, i) => i)
+            : [axis].flat().map((a) => (a < 0 ? a + shape.length : a));
+          const expanded = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+          const n = axes.reduce((p, a) => p * shape[a], 1);
+          const g = tf.mul(tf.reshape(u, expanded), tf.ones(shape));
+          return (op === "mean" ? tf.div(g, n) : g).dataSync();
+        });
+        assert.deepEqual(got, want, `${op} gradient ${shape} axis ${axis} keepDims ${keepDims}`);
+      }
+      tf.dispose([x, u]);
+    }
+  }
 });
 
 globalThis.addEventListener("unload", () => shutdownBackend());

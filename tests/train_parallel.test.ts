@@ -58,7 +58,7 @@ Deno.test("trainInParallel: trains two runs in subprocesses, records wall time, 
       const cfg = JSON.parse(await Deno.readTextFile(join(root, name, "config.json")));
       assert.equal(cfg.seed, name === "r1" ? 1 : 2, "the child trained the config it was given");
     }
-    assert.ok(lines.some((l) => /training 2 run\(s\) 2 at a time with 1 wasm thread/.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => /training 2 run\(s\) 2 at a time with 1 thread/.test(l)), lines.join("\n"));
     const again = await trainInParallel(jobs, { parallel: 2, threads: 1, runsDir: root, log: () => {} });
     assert.deepEqual([again.trained, again.skipped.sort()], [[], ["r1", "r2"]]);
   } finally {

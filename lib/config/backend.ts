@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { FlagDef } from "../cli/command.ts";
 
-export const BackendChoice = z.enum(["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"]);
+export const BackendChoice = z.enum(["auto", "tensorflow-gpu", "tensorflow", "webgpu", "native", "wasm", "cpu"]);
 export type BackendChoice = z.infer<typeof BackendChoice>;
 
 /** The `--backend` flag every command that runs a model declares (lib/cli/command.ts). */
@@ -14,5 +14,5 @@ export const backendFlag = {
   schema: BackendChoice,
   placeholder: "NAME",
   defaultDoc: "IGCR_BACKEND, else the best available",
-  doc: "the TensorFlow.js backend",
+  doc: "the TensorFlow.js backend (native = wasm with onnxruntime's native kernels)",
 } as const satisfies FlagDef;

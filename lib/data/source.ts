@@ -49,8 +49,10 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
  */
 export function withDataSource<C extends { data?: DataSourceRecord }>(
   config: C,
-  data: { name: string; source?: DataSourceRecord },
+  data: object,
 ): C {
+  // Any dataset object: only one read from a file carries a `source` record.
+  const source = (data as { source?: DataSourceRecord }).source;
   const { data: _old, ...rest } = config;
-  return (data.source ? { ...rest, data: data.source } : rest) as C;
+  return (source ? { ...rest, data: source } : rest) as C;
 }

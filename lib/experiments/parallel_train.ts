@@ -34,7 +34,7 @@ export interface RunJob {
 export interface TrainWall {
   /** Wall seconds of training, summed over every piece (a resumed run adds its pieces). */
   seconds: number;
-  /** wasm threads of the process that trained it (0 when unknown). */
+  /** Threads of the process that trained it (wasm or native engine; 0 when unknown). */
   threads: number;
   /** How many runs were training at the same time. */
   concurrent: number;
@@ -52,7 +52,7 @@ export interface ParallelTrainOptions {
   parallel: number;
   /** Folder that holds the run folders (`ctx.runDir` of every experiment: `<out>/work/runs`). */
   runsDir: string;
-  /** wasm threads per child; default: cores / parallel, at least 1. */
+  /** Threads per child (IGCR_THREADS: wasm or native engine); default: cores / parallel, at least 1. */
   threads?: number;
   /** Backend flag handed to the children (default: theirs, i.e. the same auto choice). */
   backend?: string;
@@ -128,7 +128,7 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
     }
   };
   log(
-    `training ${todo.length} run(s) ${parallel} at a time with ${threads} wasm thread(s) each` +
+    `training ${todo.length} run(s) ${parallel} at a time with ${threads} thread(s) each` +
       (skipped.length ? ` (${skipped.length} already trained)` : ""),
   );
   const trainScript = new URL("../../cli/train.ts", import.meta.url).pathname;

@@ -81,11 +81,11 @@ function threadsFromEnv(): number | undefined {
 }
 
 /**
- * Ask the wasm backend for `requested` threads (default: all logical CPUs; IGCR_THREADS overrides). Must run BEFORE
- * the wasm backend initialises (`tf.setBackend("wasm")`). One thread selects the single-threaded SIMD build.
+ * Ask the wasm backend for `requested` threads (default: IGCR_THREADS, else all logical CPUs). Must run BEFORE the
+ * wasm backend initialises (`tf.setBackend("wasm")`). One thread selects the single-threaded SIMD build.
  */
 export function enableWasmThreads(requested?: number): Promise<void> {
-  const n = threadsFromEnv() ?? requested ?? os.cpus().length;
+  const n = requested ?? threadsFromEnv() ?? os.cpus().length;
   if (!Number.isInteger(n) || n < 1) throw new Error(`wasm threads must be a positive integer, got ${n}`);
   if (n === 1) {
     tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);

@@ -19,6 +19,9 @@ import {
   runLayers,
   spectralNormUpdate,
 } from "./layers.ts";
+import { isNativeEngineEnabled } from "../onnx/runtime.ts";
+import { NativeNetwork } from "./native_inference.ts";
+import { ganEncoderOnnx, ganGeneratorOnnx } from "./onnx_gan.ts";
 
 export type GanDataset = "dsprites" | "teapots" | "celeba";
 
@@ -238,6 +241,9 @@ function inChunks<T extends tf.Tensor>(n: number, f: (start: number, size: numbe
 /** The two capabilities metrics and ModelCentrality need: Q's means as the encoder, G (inference BN) as the generator. */
 export function ganModel(name: string, arch: GanArchitecture, g: ParamSet, dq: ParamSet, owns = true): TrainedModel {
   const { codes, noise } = arch.latent;
+  // The native engine's sessions (lib/models/native_inference.ts), built on first use.
+  const nativeQ = new NativeNetwork(`${name} encoder`, () => ganEncoderOnnx(arch, dq), () => Object.values(dq.all()));
+  const nativeG = new NativeNetwork(`${name} generator`, () => ganGeneratorOnnx(arch, g), () => Object.values(g.all()));
   return {
     name,
     codeSize: codes,
@@ -247,6 +253,7 @@ export function ganModel(name: string, arch: GanArchitecture, g: ParamSet, dq: P
       if ([h, w, ch].join("x") !== arch.imageShape.join("x")) {
         throw new Error(`encode: images are ${h}x${w}x${ch}, this model takes ${arch.imageShape.join("x")}`);
       }
+      if (isNativeEngineEnabled()) return nativeQ.run({ images }).codes as tf.Tensor2D;
       return inChunks(
         images.shape[0],
         (s, m) => tf.tidy(() => discriminate(arch, dq, m === images.shape[0] ? images : images.slice(s, m)).qMean),
@@ -257,6 +264,9 @@ export function ganModel(name: string, arch: GanArchitecture, g: ParamSet, dq: P
       if (noise > 0 && !z) throw new Error(`generate: this model needs ${noise} noise columns`);
       if (z && z.shape[1] !== noise) throw new Error(`generate: noise must have ${noise} columns, got ${z.shape[1]}`);
       if (z && z.shape[0] !== c.shape[0]) throw new Error("generate: codes and noise need the same number of rows");
+      if (isNativeEngineEnabled()) {
+        return nativeG.run(noise > 0 ? { codes: c, noise: z! } : { codes: c }).images as tf.Tensor4D;
+      }
       return inChunks(c.shape[0], (s, m) =>
         tf.tidy(() => {
           const cc = m === c.shape[0] ? c : c.slice(s, m);
@@ -265,6 +275,8 @@ export function ganModel(name: string, arch: GanArchitecture, g: ParamSet, dq: P
         }));
     },
     dispose() {
+      nativeQ.dispose();
+      nativeG.dispose();
       if (owns) {
         g.dispose();
         dq.dispose();

@@ -10,7 +10,7 @@
  * Ops follow [IGCR `gan/op.py`, `gan/sn.py`] (see paper-facts §1): convolutions SAME-padded with stride 2, kernels
  * truncated-normal(0.02); transposed convolutions and dense layers normal(0.02); biases 0; LeakyReLU slope 0.2; batch norm
  * with momentum 0.9, eps 1e-5, learned scale and offset; spectral norm with the weight reshaped to (-1, out), one power
- * iteration from a persistent u.
+ * iteration from a persistent u (truncated-normal(1) initial value), the gradient flowing through the power iteration.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../rng.ts";
@@ -20,9 +20,16 @@ export type Activation = "relu" | "lrelu" | "sigmoid" | "tanh" | "linear";
 /** Where batch norm sits relative to the activation: "post" = act then BN (InfoGAN-CR dSprites G), "pre" = DCGAN. */
 export type BnPlacement = "pre" | "post";
 
+/**
+ * Spectral normalisation of a dense or conv layer: `true` is [IGCR `sn.py`]'s. `"stop-gradient"` is a diagnostic
+ * variant (Miyato et al.'s formulation, which treats u and v as constants in the backward pass); it is what this toolkit
+ * did before matching the reference, and it stays only so that the comparison in docs/training.md can be re-run.
+ */
+export type SpectralNorm = boolean | "stop-gradient";
+
 export type LayerSpec =
-  | { op: "dense"; name: string; units: number; act: Activation; bn?: BnPlacement; sn?: boolean }
-  | { op: "conv"; name: string; filters: number; kernel: number; act: Activation; bn?: BnPlacement; sn?: boolean }
+  | { op: "dense"; name: string; units: number; act: Activation; bn?: BnPlacement; sn?: SpectralNorm }
+  | { op: "conv"; name: string; filters: number; kernel: number; act: Activation; bn?: BnPlacement; sn?: SpectralNorm }
   | { op: "deconv"; name: string; filters: number; kernel: number; act: Activation; bn?: BnPlacement }
   | { op: "reshape"; shape: [number, number, number] }
   | { op: "flatten" };
@@ -98,8 +105,13 @@ export function initValues(rng: Rng, n: number, std: number, truncated: boolean)
 export interface ForwardMode {
   /** Batch norm uses batch statistics (and updates the moving averages) when true, moving averages when false. */
   training: boolean;
-  /** When set with training, BN does not touch the moving averages (H, whose BN always runs in train mode). */
+  /**
+   * When set with training, BN normalises with the batch's statistics but does not touch the moving averages: H, whose
+   * BN always runs in train mode, and G's CR pair passes, whose batches are not drawn from the prior.
+   */
   noStatUpdate?: boolean;
+  /** Called with each training-mode BN layer's batch mean and variance (diagnostics; lib/models/bn_drift.ts). */
+  observeBatchStats?: (layer: string, mean: tf.Tensor, variance: tf.Tensor) => void;
 }
 
 function activate(x: tf.Tensor, act: Activation): tf.Tensor {
@@ -118,23 +130,24 @@ function activate(x: tf.Tensor, act: Activation): tf.Tensor {
 }
 
 /**
- * Spectral normalisation W / sigma(W) with one power iteration from the persistent u (shape [1, out]). u and v carry no
- * gradient (UNVERIFIED for [IGCR `sn.py`]; this is Miyato et al.'s formulation). Returns the normalised weight; the
- * persistent u is NOT updated here, only by `spectralNormUpdate`, because the paper runs the u updates once per iteration
- * after all optimiser steps.
+ * Spectral normalisation W / sigma(W) with one power iteration from the persistent u (shape [1, out]), as [IGCR `sn.py`]:
+ * v = norm(u W^T), u' = norm(v W), sigma = v W u'^T, and the gradient flows through v and u' as well as through W (the
+ * reference builds them from W in the same graph and stops nothing). `stopGradient` treats v and u' as constants
+ * instead (the diagnostic variant of `SpectralNorm`). The persistent u is NOT updated here, only by
+ * `spectralNormUpdate`, because the reference runs the u updates once per iteration after all optimiser steps.
  */
-export function spectralNormalize(w: tf.Tensor, u: tf.Tensor): tf.Tensor {
+export function spectralNormalize(w: tf.Tensor, u: tf.Tensor, stopGradient = false): tf.Tensor {
   return tf.tidy(() => {
     const out = w.shape[w.shape.length - 1];
-    const w2 = tf.reshape(w, [-1, out]);
-    const { uHat, vHat } = powerIteration(stopGradient(w2) as tf.Tensor2D, u as tf.Tensor2D);
-    const sigma = tf.sum(tf.mul(tf.matMul(vHat, w2), uHat)); // v W u^T, differentiable in W
+    const w2 = tf.reshape(w, [-1, out]) as tf.Tensor2D;
+    const { uHat, vHat } = powerIteration(stopGradient ? zeroGradient(w2) as tf.Tensor2D : w2, u as tf.Tensor2D);
+    const sigma = tf.sum(tf.mul(tf.matMul(vHat, w2), uHat)); // v W u'^T
     return tf.div(w, sigma);
   });
 }
 
 /** Identity whose gradient is zero: tfjs has no stop_gradient op. */
-const stopGradient = tf.customGrad((...inputs) => {
+const zeroGradient = tf.customGrad((...inputs) => {
   const x = inputs[0] as tf.Tensor;
   return { value: x.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
 }) as (x: tf.Tensor) => tf.Tensor;
@@ -195,6 +208,7 @@ export function batchNorm(params: ParamSet, name: string, x: tf.Tensor, mode: Fo
   if (mode.training) {
     const axes = x.rank === 4 ? [0, 1, 2] : [0];
     ({ mean, variance } = tf.moments(x, axes));
+    mode.observeBatchStats?.(name, mean, variance);
     if (!mode.noStatUpdate) {
       const mm = params.get(`${name}/moving_mean`);
       const mv = params.get(`${name}/moving_variance`);
@@ -260,8 +274,8 @@ export function initLayers(params: ParamSet, specs: LayerSpec[], input: number[]
       const units = l.op === "dense" ? l.units : l.filters;
       params.addTrainable(`${l.name}/bias`, tf.zeros([units]));
       if (l.op !== "deconv" && l.sn) {
-        // The persistent vector u has the layer's output width; tf.random_normal_initializer in the reference code.
-        params.addState(`${l.name}/sn_u`, tf.tensor2d(rng.normalArray(kshape[kshape.length - 1]), [1, units]));
+        // The persistent vector u has the layer's output width; tf.truncated_normal_initializer() (std 1) in [IGCR sn.py].
+        params.addState(`${l.name}/sn_u`, tf.tensor2d(initValues(rng, units, 1, true), [1, units]));
       }
       if (l.bn) {
         params.addTrainable(`${l.name}_bn/gamma`, tf.ones([units]));
@@ -288,7 +302,7 @@ export function runLayers(params: ParamSet, specs: LayerSpec[], x: tf.Tensor, mo
         continue;
     }
     let w: tf.Tensor = params.get(`${l.name}/kernel`);
-    if (l.op !== "deconv" && l.sn) w = spectralNormalize(w, params.get(`${l.name}/sn_u`));
+    if (l.op !== "deconv" && l.sn) w = spectralNormalize(w, params.get(`${l.name}/sn_u`), l.sn === "stop-gradient");
     const b = params.get(`${l.name}/bias`);
     if (l.op === "dense") h = tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), b);
     else if (l.op === "conv") h = tf.add(tf.conv2d(h as tf.Tensor4D, w as tf.Tensor4D, 2, "same"), b);

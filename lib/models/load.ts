@@ -5,8 +5,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import type { TrainedModel } from "./capabilities.ts";
-import { architectureFor, ganModel, initDQ, initGenerator } from "./infogan_cr.ts";
-import { parseGanConfig } from "../config/gan.ts";
+import { architectureFor, type GanArchitecture, ganModel, initDQ, initGenerator } from "./infogan_cr.ts";
+import type { ParamSet } from "./layers.ts";
+import { type GanConfig, parseGanConfig } from "../config/gan.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { loadVaeModel } from "./vae.ts";
 
@@ -29,7 +30,7 @@ export async function loadTrainedModel(runDir: string, opts: { checkpoint?: stri
       return await loadVaeModel(runDir);
     case "infogan-cr":
     case "infogan":
-      return await loadGan(runDir, parseGanConfig(raw), opts.checkpoint ?? "checkpoint");
+      return await loadGan(runDir, opts.checkpoint ?? "checkpoint");
     default:
       throw new Error(
         `loadTrainedModel: ${cfgPath} has model ${JSON.stringify(raw.model)}; expected infogan-cr, infogan, ` +
@@ -38,7 +39,25 @@ export async function loadTrainedModel(runDir: string, opts: { checkpoint?: stri
   }
 }
 
-async function loadGan(runDir: string, cfg: ReturnType<typeof parseGanConfig>, sub: string): Promise<TrainedModel> {
+/** G and D/Q of a GAN run's checkpoint as parameter sets, with the architecture and config (diagnostics, bench/). */
+export interface GanNetworks {
+  config: GanConfig;
+  arch: GanArchitecture;
+  g: ParamSet;
+  dq: ParamSet;
+  dispose(): void;
+}
+
+/** Loads G and D/Q of the GAN run `runDir` from its checkpoint folder `sub` (default `checkpoint`). Caller disposes. */
+export async function loadGanNetworks(runDir: string, sub = "checkpoint"): Promise<GanNetworks> {
+  const cfgPath = `${runDir}/config.json`;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(cfgPath));
+  } catch (e) {
+    throw new Error(`loadGanNetworks: cannot read ${cfgPath}: ${(e as Error).message}`);
+  }
+  const cfg = parseGanConfig(raw);
   const ck = await loadCheckpoint(`${runDir}/${sub}`);
   try {
     const shape = ck.state.imageShape as [number, number, number] | undefined;
@@ -55,8 +74,22 @@ async function loadGan(runDir: string, cfg: ReturnType<typeof parseGanConfig>, s
       dq.dispose();
       throw e;
     }
-    return ganModel(`${cfg.model} ${runDir}${sub === "checkpoint" ? "" : `/${sub}`}`, arch, g, dq, true);
+    return {
+      config: cfg,
+      arch,
+      g,
+      dq,
+      dispose() {
+        g.dispose();
+        dq.dispose();
+      },
+    };
   } finally {
     for (const m of Object.values(ck.tensors)) tf.dispose(m);
   }
+}
+
+async function loadGan(runDir: string, sub: string): Promise<TrainedModel> {
+  const { config: cfg, arch, g, dq } = await loadGanNetworks(runDir, sub);
+  return ganModel(`${cfg.model} ${runDir}${sub === "checkpoint" ? "" : `/${sub}`}`, arch, g, dq, true);
 }

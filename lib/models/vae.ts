@@ -20,6 +20,9 @@ import type { TcdArchConfig, VaeArchConfig, VaeConfig } from "../config/vae.ts";
 import { parseVaeConfig } from "../config/vae.ts";
 import { gaussianKlPerDim } from "../losses/vae.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
+import { isNativeEngineEnabled } from "../onnx/runtime.ts";
+import { NativeNetwork } from "./native_inference.ts";
+import { vaeDecoderOnnx, vaeEncoderOnnx } from "./onnx_vae.ts";
 
 /** The shape-determining part of a VAE config. */
 export interface VaeSpec {
@@ -232,6 +235,9 @@ export class VaeModel implements TrainedModel {
   readonly representation: Representation;
   private encodeRng: Rng;
   private disposed = false;
+  /** The native engine's sessions (lib/models/native_inference.ts), built on first use. */
+  private nativeEncoder: NativeNetwork;
+  private nativeDecoder: NativeNetwork;
 
   constructor(readonly params: VaeParams, readonly spec: VaeSpec, private opts: VaeModelOptions) {
     this.name = opts.name;
@@ -239,6 +245,16 @@ export class VaeModel implements TrainedModel {
     this.latent = { codes: spec.latentDim, noise: 0, prior: "gaussian" };
     this.representation = opts.representation;
     this.encodeRng = new Rng(opts.encodeSeed).fork("encode");
+    this.nativeEncoder = new NativeNetwork(
+      `${this.name} encoder`,
+      () => vaeEncoderOnnx(spec, params.encoder),
+      () => Object.values(params.encoder),
+    );
+    this.nativeDecoder = new NativeNetwork(
+      `${this.name} decoder`,
+      () => vaeDecoderOnnx(spec, params.decoder),
+      () => Object.values(params.decoder),
+    );
   }
 
   private checkImages(images: tf.Tensor4D): void {
@@ -252,6 +268,10 @@ export class VaeModel implements TrainedModel {
   /** Posterior mean and log-variance (n x latentDim each). Caller disposes. */
   posterior(images: tf.Tensor4D): { mean: tf.Tensor2D; logvar: tf.Tensor2D } {
     this.checkImages(images);
+    if (isNativeEngineEnabled()) {
+      const out = this.nativeEncoder.run({ images });
+      return { mean: out.mean as tf.Tensor2D, logvar: out.logvar as tf.Tensor2D };
+    }
     const n = images.shape[0];
     if (n <= CHUNK) return encoderForward(this.params.encoder, images);
     const means: tf.Tensor2D[] = [], logvars: tf.Tensor2D[] = [];
@@ -288,6 +308,7 @@ export class VaeModel implements TrainedModel {
     if (codes.shape[1] !== this.spec.latentDim) {
       throw new Error(`${this.name}: codes have ${codes.shape[1]} dims, the model expects ${this.spec.latentDim}`);
     }
+    if (isNativeEngineEnabled()) return this.nativeDecoder.run({ codes }).images as tf.Tensor4D;
     const n = codes.shape[0];
     if (n <= CHUNK) return tf.tidy(() => tf.sigmoid(decoderForward(this.params.decoder, this.spec, codes)));
     const parts: tf.Tensor4D[] = [];
@@ -305,6 +326,8 @@ export class VaeModel implements TrainedModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.nativeEncoder.dispose();
+    this.nativeDecoder.dispose();
     if (this.opts.ownsParams) disposeVaeParams(this.params);
   }
 }

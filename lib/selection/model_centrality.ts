@@ -141,7 +141,7 @@ class RunningStd {
   }
 }
 
-function checkPool(models: (Encoder & Generator)[]): void {
+export function checkPool(models: (Encoder & Generator)[]): void {
   if (models.length < 2) throw new Error(`modelCentrality needs a pool of at least 2 models, got ${models.length}`);
   models.forEach((m, i) => {
     const name = (m as { name?: string }).name ?? `model ${i}`;
@@ -173,19 +173,34 @@ async function encodeChunk(model: Encoder, index: number, images: tf.Tensor4D, r
  * Column j of S: every model's FactorVAE score on model j's labelled set, generated once and streamed in chunks.
  * The normaliser of model i on set j is the per-dim std (ddof 0) of i's codes on j's prior samples (paper-facts §5, §7).
  */
-export async function crossEvaluateSet(
+export function crossEvaluateSet(
   models: (Encoder & Generator)[],
   j: number,
   latents: LabelledLatents,
   chunk: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<number[]> {
-  const gen = models[j];
+  return crossEvaluateCells(models[j], models, latents, chunk, onProgress);
+}
+
+/**
+ * Part of column j of S: the scores of `encoders` on the labelled set of generator `gen` (model j). Each score depends
+ * only on its encoder and on set j, so a column can be computed in pieces (the cell cache, row blocks on a cluster)
+ * and equals the whole-column result. `indices` name the encoders in error messages (default: their positions).
+ */
+export async function crossEvaluateCells(
+  gen: Generator,
+  encoders: Encoder[],
+  latents: LabelledLatents,
+  chunk: number,
+  onProgress?: (done: number, total: number) => void,
+  indices: number[] = encoders.map((_, i) => i),
+): Promise<number[]> {
   const { codes: K, noise: Z } = gen.latent;
   const groupRows = latents.groups * latents.groupSize;
   const total = groupRows + latents.priorSamples;
-  const groupCodes = models.map((m) => new Float32Array(groupRows * m.codeSize));
-  const priorStd = models.map((m) => new RunningStd(m.codeSize));
+  const groupCodes = encoders.map((m) => new Float32Array(groupRows * m.codeSize));
+  const priorStd = encoders.map((m) => new RunningStd(m.codeSize));
   for (let start = 0, end = 0; start < total; start = end) {
     // Chunks never straddle the group/prior boundary, so each chunk feeds exactly one accumulator.
     end = start < groupRows ? Math.min(start + chunk, groupRows) : Math.min(start + chunk, total);
@@ -196,9 +211,9 @@ export async function crossEvaluateSet(
       return gen.generate(c, z);
     });
     try {
-      for (let i = 0; i < models.length; i++) {
-        const codes = await encodeChunk(models[i], i, images, rows);
-        if (start < groupRows) groupCodes[i].set(codes, start * models[i].codeSize);
+      for (let i = 0; i < encoders.length; i++) {
+        const codes = await encodeChunk(encoders[i], indices[i], images, rows);
+        if (start < groupRows) groupCodes[i].set(codes, start * encoders[i].codeSize);
         else priorStd[i].add(codes, rows);
       }
     } finally {
@@ -206,7 +221,7 @@ export async function crossEvaluateSet(
     }
     onProgress?.(end, total);
   }
-  return models.map((m, i) =>
+  return encoders.map((m, i) =>
     factorVaeFromVotes({
       codes: groupCodes[i],
       groups: latents.groups,
@@ -217,6 +232,15 @@ export async function crossEvaluateSet(
       scale: priorStd[i].std(),
     }).score
   );
+}
+
+/** The latents of set j (model j's labelled set): its randomness is `rng.fork("mc-set-j")`, whatever order sets run in. */
+export function setLatents(gen: Generator, j: number, sizes: ModelCentralitySizes, rng: Rng): LabelledLatents {
+  return labelledLatents(gen.latent, {
+    groups: sizes.groupsPerCode * gen.latent.codes,
+    groupSize: sizes.groupSize,
+    priorSamples: sizes.priorSamples,
+  }, rng.fork(`mc-set-${j}`));
 }
 
 /** A = (S + Sᵀ) / 2 (paper-facts §7 step 3). */
@@ -274,11 +298,7 @@ export async function modelCentrality(
   const n = models.length;
   const S = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   for (let j = 0; j < n; j++) {
-    const latents = labelledLatents(models[j].latent, {
-      groups: sizes.groupsPerCode * models[j].latent.codes,
-      groupSize: sizes.groupSize,
-      priorSamples: sizes.priorSamples,
-    }, rng.fork(`mc-set-${j}`));
+    const latents = setLatents(models[j], j, sizes, rng);
     const column = await crossEvaluateSet(
       models,
       j,
@@ -288,6 +308,11 @@ export async function modelCentrality(
     );
     for (let i = 0; i < n; i++) S[i][j] = column[i];
   }
+  return centralityFromMatrix(S, sizes);
+}
+
+/** Steps 3-5 of paper-facts §7 on a full S: A = (S + Sᵀ)/2, centrality, the argmax pick and the order. */
+export function centralityFromMatrix(S: number[][], sizes: ModelCentralitySizes): ModelCentralityResult {
   const A = symmetrise(S);
   const scores = centralityScores(A);
   const order = orderDescending(scores);

@@ -13,6 +13,9 @@
  */
 import { z } from "zod";
 import { writeJsonAtomic } from "../io/atomic.ts";
+import { type GanConfig, parseGanConfig, presetFor as ganPresetFor } from "../config/gan.ts";
+import { parseVaeConfig, presetFor as vaePresetFor, type VaeConfig } from "../config/vae.ts";
+import { formatDuration } from "../train/progress.ts";
 
 export const POOL_MODELS = ["infogan-cr", "infogan", "factor-vae", "beta-vae"] as const;
 export type PoolModel = (typeof POOL_MODELS)[number];
@@ -80,6 +83,61 @@ export function trainArgs(spec: PoolSpec, member: PoolMember, runDir: string, re
   for (const [k, v] of Object.entries(member.params)) args.push(`--${k}`, String(v));
   if (resume) args.push("--resume");
   return args;
+}
+
+/** Grid keys `memberConfig` can write into a config (train flags that change the config). */
+const CONFIG_GRID_KEYS = ["gamma", "beta", "iterations"];
+
+/**
+ * The full config `deno task train` builds from a member's flags (`trainArgs`: the profile's preset, the seed, the
+ * iteration override and the grid values), for executors that hand every member a config file (`train --config`).
+ */
+export function memberConfig(spec: PoolSpec, member: PoolMember): GanConfig | VaeConfig {
+  const other = Object.keys(member.params).filter((k) => !CONFIG_GRID_KEYS.includes(k));
+  if (other.length) {
+    throw new Error(`pool: --grid ${other[0]} has no config field; grid keys are ${CONFIG_GRID_KEYS.join(", ")}`);
+  }
+  const num = (k: string) => {
+    const v = member.params[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== "number") throw new Error(`pool: --grid ${k}=${v}: a number is expected`);
+    return v;
+  };
+  const iterations = num("iterations") ?? spec.iterations;
+  const gamma = num("gamma"), beta = num("beta");
+  if (spec.model === "factor-vae" || spec.model === "beta-vae") {
+    if (spec.dataset === "celeba") {
+      throw new Error("pool: --model factor-vae/beta-vae: datasets are dsprites and teapots");
+    }
+    if (gamma !== undefined && spec.model !== "factor-vae") throw new Error("pool: gamma applies to factor-vae only");
+    if (beta !== undefined && spec.model !== "beta-vae") throw new Error("pool: beta applies to beta-vae only");
+    let cfg = parseVaeConfig({
+      ...vaePresetFor(spec.dataset, spec.profile, spec.model),
+      seed: member.seed,
+      ...(gamma !== undefined && { gamma }),
+      ...(beta !== undefined && { beta }),
+    });
+    if (iterations !== undefined) cfg = parseVaeConfig({ ...cfg, iterations });
+    return cfg;
+  }
+  if (gamma !== undefined || beta !== undefined) throw new Error(`pool: gamma and beta apply to the VAE models only`);
+  let cfg = ganPresetFor(spec.dataset, spec.profile, { model: spec.model, seed: member.seed });
+  if (iterations !== undefined) cfg = parseGanConfig({ ...cfg, iterations });
+  return cfg;
+}
+
+/** Members (or blocks of work) by where they stand, for the progress line both executors print. */
+export interface PoolCounts {
+  queued: number;
+  running: number;
+  done: number;
+  failed: number;
+}
+
+/** "pool: 2 queued, 1 running, 3 done, 0 failed; 1m20s elapsed" — the progress line of the local and Slurm executors. */
+export function formatPoolProgress(what: string, c: PoolCounts, elapsedS: number): string {
+  return `${what}: ${c.queued} queued, ${c.running} running, ${c.done} done, ${c.failed} failed; ` +
+    `${formatDuration(elapsedS)} elapsed`;
 }
 
 export type MemberState = "new" | "partial" | "done";

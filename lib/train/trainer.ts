@@ -8,9 +8,13 @@
  *   4. one spectral-norm power-iteration update of every normalised layer of D/Q and H.
  * Whenever alpha or the gap changes, H's weights and its Adam slots are re-initialised.
  *
- * Each optimiser step computes its fake batch once. G's BN runs in train mode for every G forward pass of a step (and
- * moves its moving averages each time, as TF's in-place batch_norm updates do); the CR pairs are two separate G passes
- * with their own batch statistics, in train mode only while alpha > 0 [IGCR].
+ * Each optimiser step computes its fake batch once. G's BN runs in train mode for every G forward pass of a step; the CR
+ * pairs are two separate G passes with their own batch statistics, in train mode only while alpha > 0 [IGCR]. Only the
+ * main fake batch (drawn from the prior) moves G's BN moving averages, three times per iteration (the D/Q step and each
+ * G step, as TF's in-place batch_norm updates do). The reference also lets the pair passes move them (six more updates
+ * per CR iteration); that is harmless at its gap 0, where a pair batch is distributed as a prior batch, but with a gap
+ * the pairs' non-shared codes sit near the ends of [-1, 1], and the moving statistics, hence every inference-mode image,
+ * would describe those instead of the prior (docs/training.md, "Batch-norm statistics").
  *
  * `createTrainer` gives a step-by-step object for benches and notebooks; `train` adds the run folder: config.json,
  * log.jsonl, samples/, checkpoint/, resume, and the snapshot just before CR switches on ("InfoGAN (modified)").
@@ -18,7 +22,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import { BatchIterator, type BatchIteratorState } from "../data/batches.ts";
-import { datasetByName } from "../data/registry.ts";
+import { datasetForConfig } from "../data/registry.ts";
+import { withDataSource } from "../data/source.ts";
 import { imagesToPng, writePng } from "../viz/grid.ts";
 import { alphaAt, alphaSwitchIteration, type GanConfig, gapAt, parseGanConfig } from "../config/gan.ts";
 import {
@@ -39,8 +44,17 @@ import type { TrainedModel } from "../models/capabilities.ts";
 import { contrastiveLoss, discriminatorLoss, generatorAdversarialLoss, informationLoss } from "../losses/gan.ts";
 import { joinLatent, sampleCrPairs, sampleLatents } from "../latents.ts";
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { Progress } from "./progress.ts";
-import { writeTextAtomic } from "../io/atomic.ts";
+import {
+  firstNonFinite,
+  NonFiniteLossError,
+  refuseOverwrite,
+  RESUMABLE_CHANGES,
+  runLoop,
+  startLog,
+  writeRunConfig,
+} from "./run_folder.ts";
+
+export { NonFiniteLossError } from "./run_folder.ts";
 
 /** What the trainer needs from a dataset: its size, image shape, and images by index (NHWC floats, row-major). */
 export interface TrainingData {
@@ -76,6 +90,11 @@ export interface TrainerOptions {
   timePhases?: boolean;
   /** Test hook: return true to put NaN into the real batch of that (0-based) iteration. */
   poison?: (iteration: number) => boolean;
+  /**
+   * Diagnostic hook: changes the architecture the config implies (e.g. D/Q without spectral norm, bench/d_plateau.ts).
+   * Such a run's checkpoint does not load as the config's model; never set by the CLI.
+   */
+  architecture?: (arch: GanArchitecture) => GanArchitecture;
 }
 
 export interface Trainer {
@@ -97,19 +116,18 @@ export interface Trainer {
   dispose(): void;
 }
 
+/** The images the config names (the file it recorded, IGCR_DSPRITES_NPZ, or the built-in renderer). */
 async function defaultData(cfg: GanConfig): Promise<TrainingData> {
-  return await datasetByName(cfg.dataset);
+  return await datasetForConfig(cfg);
 }
-
-/** Config keys that may differ between a checkpoint and the run resuming it. */
-const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery", "snapshotAt"]);
 
 const LOSS_NAMES = ["h", "d_adv", "d_info", "d", "g_adv", "g_info", "g_cr", "g"] as const;
 
 export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}): Promise<Trainer> {
   const cfg = parseGanConfig(config);
   const data = opts.data ?? (await defaultData(cfg));
-  const arch = architectureFor(cfg.dataset, data.imageShape, cfg.noiseDims);
+  const baseArch = architectureFor(cfg.dataset, data.imageShape, cfg.noiseDims);
+  const arch = opts.architecture ? opts.architecture(baseArch) : baseArch;
   const { codes, noise } = arch.latent;
   const n = cfg.batchSize;
   const [ih, iw, ic] = arch.imageShape;
@@ -129,9 +147,13 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
   };
   let iteration = 0;
 
+  // H's weights and Adam slots start afresh; its spectral-norm vectors carry over, as in the reference, which
+  // re-initialises only H's trainable variables (u is not trainable).
   const resetH = () => {
+    const fresh = initH(arch, initRng);
+    for (const [name, v] of params.h.state) if (name.endsWith("/sn_u")) fresh.get(name).assign(v);
     params.h.dispose();
-    params.h = initH(arch, initRng);
+    params.h = fresh;
     adam.h.reset();
   };
 
@@ -176,7 +198,8 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
     }
     let values: Float32Array;
     try {
-      const pairMode = { training: alpha > 0 };
+      // The pair passes normalise with their own batch statistics but leave G's moving averages to the prior batch.
+      const pairMode = alpha > 0 ? { training: true, noStatUpdate: true } : { training: false };
       const gMode = { training: true };
       await mark("data");
 
@@ -221,8 +244,8 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
             gInfo = tf.keep(informationLoss(c, qMean));
             let total = tf.add(gAdv, tf.mul(gInfo, cfg.infoWeight));
             if (alpha > 0) {
-              const x1 = generate(arch, params.g, p1!, gMode);
-              const x2 = generate(arch, params.g, p2!, gMode);
+              const x1 = generate(arch, params.g, p1!, pairMode);
+              const x2 = generate(arch, params.g, p2!, pairMode);
               gCr = tf.keep(contrastiveLoss(contrast(arch, params.h, x1, x2), idx!));
               total = tf.add(total, tf.mul(gCr, alpha));
             } else gCr = tf.keep(tf.scalar(NaN));
@@ -237,7 +260,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
 
       // 4. Spectral-norm power iterations, once per iteration after all optimiser steps.
       tf.tidy(() => updateSpectralNorms(arch, params));
-      await mark("sn", params.dq.get("d_out/sn_u"));
+      await mark("sn", params.dq.state.get("d_out/sn_u")); // absent when a diagnostic architecture drops SN
 
       const stacked = tf.stack(parts);
       try {
@@ -252,12 +275,16 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
     const losses: StepLosses = { iteration, alpha, gap } as StepLosses;
     LOSS_NAMES.forEach((k, i) => (losses[k] = values[i]));
     if (opts.timePhases) losses.ms = ms;
-    for (const k of LOSS_NAMES) {
-      const v = losses[k];
-      const skipped = (k === "h" && !trainH) || (k === "g_cr" && !(alpha > 0));
-      if (!skipped && !Number.isFinite(v)) {
-        throw new NonFiniteLossError(`training stopped: loss ${k} is ${v} at iteration ${it} (0-based)`, k, it);
-      }
+    const bad = firstNonFinite(
+      Object.fromEntries(LOSS_NAMES.map((k) => [k, losses[k]])),
+      (k) => (k === "h" && !trainH) || (k === "g_cr" && !(alpha > 0)),
+    );
+    if (bad) {
+      throw new NonFiniteLossError(
+        `training stopped: loss ${bad.key} is ${bad.value} at iteration ${it} (0-based)`,
+        bad.key,
+        it,
+      );
     }
     return losses;
   };
@@ -344,13 +371,6 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
   };
 }
 
-export class NonFiniteLossError extends Error {
-  constructor(message: string, readonly loss: string, readonly iteration: number) {
-    super(message);
-    this.name = "NonFiniteLossError";
-  }
-}
-
 export interface TrainOptions extends TrainerOptions {
   resume?: boolean;
   /** Show the progress line (default true). */
@@ -416,51 +436,37 @@ export function snapshotPath(it: number): string {
  * disposes).
  */
 export async function train(config: GanConfig, runDir: string, opts: TrainOptions = {}): Promise<Trainer> {
-  const cfg = parseGanConfig(config);
+  const requested = parseGanConfig(config);
+  // The run's config.json says which images it was trained on, whichever way they were chosen.
+  const data = opts.data ?? (await defaultData(requested));
+  const cfg = withDataSource(requested, data);
   await Deno.mkdir(runDir, { recursive: true });
   const ckDir = `${runDir}/checkpoint`;
-  const logPath = `${runDir}/log.jsonl`;
-  const trainer = await createTrainer(cfg, opts);
+  const trainer = await createTrainer(cfg, { ...opts, data });
   try {
     if (opts.resume) {
       if (!(await hasCheckpoint(ckDir))) throw new Error(`--resume: no checkpoint in ${ckDir}`);
       await trainer.restore(ckDir);
-      // Drop log lines written after the checkpoint: those iterations will be run again.
-      let text = "";
-      try {
-        text = await Deno.readTextFile(logPath);
-      } catch { /* no log yet */ }
-      const kept = text.split("\n").filter((l) => l.trim() && JSON.parse(l).iter <= trainer.iteration);
-      await writeTextAtomic(logPath, kept.map((l) => l + "\n").join(""));
+      await startLog(`${runDir}/log.jsonl`, trainer.iteration);
     } else {
-      if (await hasCheckpoint(ckDir)) {
-        throw new Error(`${runDir} already holds a checkpoint: pass --resume to continue it, or choose a new --out`);
-      }
-      await writeTextAtomic(logPath, "");
+      await refuseOverwrite(runDir);
+      await startLog(`${runDir}/log.jsonl`, null);
     }
-    await writeTextAtomic(`${runDir}/config.json`, JSON.stringify(cfg, null, 2) + "\n");
-
-    const progress = opts.progress === false ? null : new Progress({
-      total: cfg.iterations,
-      start: trainer.iteration,
-      label: `${cfg.model} ${cfg.dataset}`,
-    });
+    await writeRunConfig(runDir, cfg);
     const switchAt = alphaSwitchIteration(cfg);
     const snapshotAt = new Set(cfg.snapshotAt ?? []);
-    const t0 = performance.now();
-    const startIter = trainer.iteration;
-    const log = await Deno.open(logPath, { append: true, create: true });
-    const enc = new TextEncoder();
-    try {
-      while (trainer.iteration < cfg.iterations) {
-        if (switchAt !== null && trainer.iteration === switchAt && switchAt > 0) {
-          // The paper's "InfoGAN (modified)" row: the model just before CR switches on.
+    await runLoop(runDir, cfg, `${cfg.model} ${cfg.dataset}`, {
+      iteration: () => trainer.iteration,
+      async beforeStep(it) {
+        // The paper's "InfoGAN (modified)" row: the model just before CR switches on.
+        if (switchAt !== null && it === switchAt && switchAt > 0) {
           await trainer.save(`${runDir}/snapshots/before-cr-iter-${switchAt}`);
         }
-        if (snapshotAt.has(trainer.iteration)) await trainer.save(`${runDir}/${snapshotPath(trainer.iteration)}`);
-        let losses: StepLosses;
+        if (snapshotAt.has(it)) await trainer.save(`${runDir}/${snapshotPath(it)}`);
+      },
+      async step() {
         try {
-          losses = await trainer.step();
+          return await trainer.step();
         } catch (e) {
           if (!(e instanceof NonFiniteLossError)) throw e;
           const where = (await hasCheckpoint(ckDir))
@@ -468,25 +474,13 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
             : "no checkpoint had been written yet";
           throw new NonFiniteLossError(`${e.message}; ${where}`, e.loss, e.iteration);
         }
-        const it = trainer.iteration;
-        const shown = { d: losses.d, g: losses.g, q: losses.d_info, h: losses.h, cr: losses.g_cr };
-        progress?.update(it, shown);
-        if (it % cfg.logEvery === 0 || it === cfg.iterations) {
-          const elapsed = (performance.now() - t0) / 1000;
-          const line = { iter: it, ...losses, time: Date.now() / 1000, itPerSec: (it - startIter) / elapsed };
-          delete (line as Record<string, unknown>).iteration;
-          log.writeSync(enc.encode(JSON.stringify(line, (_k, v) => Number.isNaN(v) ? null : v) + "\n"));
-        }
-        if (opts.grids !== false && (it % cfg.sampleEvery === 0 || it === cfg.iterations)) {
-          await writeGrids(trainer, `${runDir}/samples`, `iter-${String(it).padStart(7, "0")}`);
-        }
-        if (it % cfg.checkpointEvery === 0 || it === cfg.iterations) await trainer.save(ckDir);
-      }
-      if (snapshotAt.has(trainer.iteration)) await trainer.save(`${runDir}/${snapshotPath(trainer.iteration)}`);
-    } finally {
-      log.close();
-      progress?.done();
-    }
+      },
+      logFields: ({ iteration: _it, ...rest }) => rest,
+      shown: (l) => ({ d: l.d, g: l.g, q: l.d_info, h: l.h, cr: l.g_cr }),
+      grids: opts.grids === false ? undefined : (tag) => writeGrids(trainer, `${runDir}/samples`, tag),
+      save: () => trainer.save(ckDir),
+    }, opts.progress !== false);
+    if (snapshotAt.has(trainer.iteration)) await trainer.save(`${runDir}/${snapshotPath(trainer.iteration)}`);
     return trainer;
   } catch (e) {
     trainer.dispose();

@@ -36,12 +36,20 @@ import {
   tcDiscriminatorLoss,
   totalCorrelation,
 } from "../losses/vae.ts";
-import { type Checkpoint, hasCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { Progress } from "./progress.ts";
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import {
+  firstNonFinite,
+  NonFiniteLossError,
+  nonResumableDifferences,
+  refuseOverwrite,
+  runLoop,
+  startLog,
+  writeRunConfig,
+} from "./run_folder.ts";
 import { BatchIterator, type BatchIteratorState } from "../data/batches.ts";
-import { datasetByName } from "../data/registry.ts";
+import { datasetForConfig } from "../data/registry.ts";
+import { withDataSource } from "../data/source.ts";
 import { imagesToPng, writePng } from "../viz/grid.ts";
-import { writeTextAtomic } from "../io/atomic.ts";
 
 /** What the trainer needs of a dataset: its size and the images at given indices (row-major n x h x w x c). */
 export interface ImageSource {
@@ -100,13 +108,14 @@ function gradsOf(
 }
 
 function checkFinite(losses: VaeLosses, iteration: number): void {
-  for (const [k, v] of Object.entries(losses)) {
-    if (!Number.isFinite(v)) {
-      throw new Error(
-        `training diverged: loss "${k}" is ${v} at iteration ${iteration + 1}; stopped before applying that update ` +
-          "(the last checkpoint is intact)",
-      );
-    }
+  const bad = firstNonFinite({ ...losses });
+  if (bad) {
+    throw new NonFiniteLossError(
+      `training diverged: loss "${bad.key}" is ${bad.value} at iteration ${iteration + 1}; stopped before applying ` +
+        "that update (the last checkpoint is intact)",
+      bad.key,
+      iteration,
+    );
   }
 }
 
@@ -312,7 +321,7 @@ export interface TrainVaeProgress {
 export interface TrainVaeOptions {
   /** Training images; by default the dataset named in the config, from lib/data/registry.ts. */
   data?: ImageSource;
-  /** Continue from `runDir/checkpoint` exactly (the run's config.json may differ only in RESUMABLE_CHANGES). */
+  /** Continue from `runDir/checkpoint` exactly (the run's config.json may differ only in lengths and cadences). */
   resume?: boolean;
   /** Show the progress line on stderr (default true). */
   progress?: boolean;
@@ -324,9 +333,6 @@ export interface TrainVaeOptions {
   onCheckpoint?: (trainer: VaeTrainer) => Promise<void> | void;
 }
 
-/** Config keys that may differ between a run's config.json and the config resuming it. */
-const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery"]);
-
 async function readTextOrNull(path: string): Promise<string | null> {
   try {
     return await Deno.readTextFile(path);
@@ -334,11 +340,6 @@ async function readTextOrNull(path: string): Promise<string | null> {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
-}
-
-function differingKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].filter((k) => !RESUMABLE_CHANGES.has(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }
 
 /**
@@ -398,10 +399,11 @@ export async function trainVae(
   runDir: string,
   opts: TrainVaeOptions = {},
 ): Promise<{ iterations: number }> {
-  const config = parseVaeConfig(configIn);
+  const requested = parseVaeConfig(configIn);
   const ckDir = `${runDir}/checkpoint`;
-  const logPath = `${runDir}/log.jsonl`;
-  const data = opts.data ?? (await datasetByName(config.dataset));
+  const data = opts.data ?? (await datasetForConfig(requested));
+  // The run's config.json says which images it was trained on, whichever way they were chosen.
+  const config = withDataSource(requested, data);
   const shape = (data as { imageShape?: number[] }).imageShape;
   if (shape && shape.join("x") !== config.imageShape.join("x")) {
     throw new Error(`dataset images are ${shape.join("x")}, the config's imageShape is ${config.imageShape.join("x")}`);
@@ -413,12 +415,10 @@ export async function trainVae(
     const savedText = await readTextOrNull(`${runDir}/config.json`);
     if (savedText === null) throw new Error(`cannot resume: ${runDir}/config.json does not exist`);
     const saved = parseVaeConfig(JSON.parse(savedText), `${runDir}/config.json`);
-    const diff = differingKeys(saved as Record<string, unknown>, config as Record<string, unknown>);
+    const diff = nonResumableDifferences(saved as Record<string, unknown>, config as Record<string, unknown>);
     if (diff.length) throw new Error(`cannot resume ${runDir}: the config differs in ${diff.join(", ")}`);
     checkpoint = await loadCheckpoint(ckDir);
-  } else if (await hasCheckpoint(ckDir)) {
-    throw new Error(`${runDir} already holds a checkpoint: pass resume to continue it, or choose another folder`);
-  }
+  } else await refuseOverwrite(runDir);
 
   let trainer: VaeTrainer;
   try {
@@ -427,56 +427,39 @@ export async function trainVae(
     if (checkpoint) { for (const g of Object.values(checkpoint.tensors)) tf.dispose(g); }
   }
   const start = trainer.iteration;
-  let log: Deno.FsFile | null = null;
-  const progress = opts.progress === false
-    ? null
-    : new Progress({ total: config.iterations, start, label: `${config.model} ${config.dataset}` });
   try {
-    await writeTextAtomic(`${runDir}/config.json`, JSON.stringify(config, null, 2) + "\n");
-    // On resume, drop log lines past the checkpoint so the log reads as one uninterrupted run.
-    const oldLog = opts.resume ? (await readTextOrNull(logPath)) ?? "" : "";
-    const keptLines = oldLog.split("\n").filter((l) => l.trim() && (JSON.parse(l) as { iter: number }).iter <= start);
-    await writeTextAtomic(logPath, keptLines.map((l) => l + "\n").join(""));
-    log = await Deno.open(logPath, { append: true });
-    const enc = new TextEncoder();
-    const t0 = performance.now();
-    while (trainer.iteration < config.iterations) {
-      const losses = await trainer.step();
-      const it = trainer.iteration;
-      const elapsed = (performance.now() - t0) / 1000;
-      progress?.update(
-        it,
+    await writeRunConfig(runDir, config);
+    await startLog(`${runDir}/log.jsonl`, opts.resume ? start : null);
+    await runLoop(runDir, config, `${config.model} ${config.dataset}`, {
+      iteration: () => trainer.iteration,
+      step: () => trainer.step(),
+      logFields: (losses) => ({ ...losses }),
+      shown: (losses) =>
         config.model === "factor-vae" ? { ...losses } : { recon: losses.recon, kl: losses.kl, vae: losses.vae },
-      );
-      if (it % config.logEvery === 0 || it === config.iterations) {
-        const line = { iter: it, ...losses, time: Date.now() / 1000, itPerSec: (it - start) / elapsed };
-        await log.write(enc.encode(JSON.stringify(line) + "\n"));
-      }
-      const last = it === config.iterations;
-      if (opts.grids !== false && config.sampleEvery > 0 && (it % config.sampleEvery === 0 || last)) {
-        const model = trainer.model();
-        await writeVaeGrids(model, data, `${runDir}/samples`, `iter-${String(it).padStart(7, "0")}`, config.seed);
-        model.dispose();
-      }
-      if (it % config.checkpointEvery === 0 || last) {
-        await trainer.save(ckDir);
-        await opts.onCheckpoint?.(trainer);
-      }
-      if (opts.onProgress) {
-        const rate = (it - start) / Math.max(elapsed, 1e-9);
-        opts.onProgress({
-          iteration: it,
-          total: config.iterations,
-          losses,
-          itPerSec: rate,
-          etaSec: (config.iterations - it) / rate,
-        });
-      }
-    }
+      grids: opts.grids !== false && config.sampleEvery > 0
+        ? async (tag) => {
+          const model = trainer.model();
+          await writeVaeGrids(model, data, `${runDir}/samples`, tag, config.seed);
+          model.dispose();
+        }
+        : undefined,
+      save: () => trainer.save(ckDir),
+      afterCheckpoint: () => opts.onCheckpoint?.(trainer),
+      afterIteration: opts.onProgress
+        ? (it, losses, elapsed) => {
+          const rate = (it - start) / Math.max(elapsed, 1e-9);
+          opts.onProgress!({
+            iteration: it,
+            total: config.iterations,
+            losses,
+            itPerSec: rate,
+            etaSec: (config.iterations - it) / rate,
+          });
+        }
+        : undefined,
+    }, opts.progress !== false);
     return { iterations: trainer.iteration };
   } finally {
-    log?.close();
-    progress?.done();
     trainer.dispose();
   }
 }
