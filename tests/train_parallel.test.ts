@@ -84,3 +84,40 @@ Deno.test("trainInParallel: a failing subprocess is named with the end of its lo
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("trainInParallel: a branch waits for its parent, starts from its checkpoint, and fails with it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "igcr-parallel-branch-" });
+  try {
+    const phase = smokeGan(3, 2);
+    const arm = { ...phase, iterations: 4 };
+    const jobs: RunJob[] = [
+      { name: "arm", config: arm, branch: { from: "phase", at: 2 } },
+      { name: "phase", config: phase },
+    ];
+    // Listed first, the branch still trains second: two workers, but it waits for its parent.
+    const r = await trainInParallel(jobs, { parallel: 2, threads: 1, runsDir: root, log: () => {} });
+    assert.deepEqual(r.trained, ["phase", "arm"]);
+    assert.deepEqual(await memberStatus(join(root, "arm")), { state: "done", iteration: 4, iterations: 4 });
+    const branch = JSON.parse(await Deno.readTextFile(join(root, "arm", "branch.json")));
+    assert.deepEqual([branch.parent, branch.at], ["../phase", 2]);
+    const log = (await Deno.readTextFile(join(root, "arm", "log.jsonl"))).trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(log.map((l) => l.iter), [1, 2, 3, 4], "the arm's log continues the phase's");
+    await assert.rejects(
+      trainInParallel([{ name: "orphan", config: arm, branch: { from: "nowhere", at: 2 } }], {
+        parallel: 1,
+        runsDir: root,
+        log: () => {},
+      }),
+      /"orphan" branches from "nowhere", which is not among the runs to train/,
+    );
+    await assert.rejects(
+      trainInParallel([
+        { name: "bad-phase", config: smokeGan(4, 2) },
+        { name: "bad-arm", config: { ...smokeGan(4, 2), iterations: 4 }, branch: { from: "bad-phase", at: 2 } },
+      ], { parallel: 2, threads: 1, runsDir: root, backend: "no-such-backend", log: () => {} }),
+      /training failed for 2 run\(s\): bad-phase \(exit 1\)[^]*; bad-arm: its parent run bad-phase failed/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -14,8 +14,9 @@
  *     FactorVAE 0.46; with lambda = 1 the same run reached FactorVAE 0.63 and MIG 0.12 (cpu metric sizes);
  *   - the CR gap 1.9 on dSprites and 3DTeapots for the whole CR phase (CPU_GAP): with the paper's gap 0 a fresh H
  *     stays at chance for longer than a cpu run's CR phase;
- *   - lengths: dSprites 2,000 iterations, CR from 1,500; teapots 1,200 (CR from 600); CelebA 800 (CR from 600). The
- *     paper: 322,560 / 125,000 / 90,174.
+ *   - lengths: dSprites 2,000 iterations, CR from 1,500 (the paired design of lib/experiments/paired_runs.ts trains
+ *     the InfoGAN phase to 1,500 and both arms to 2,000); teapots 1,200 (CR from 600); CelebA 400 (CR from 300). The
+ *     paper: 322,560 / 125,000 / 90,174. Budget of `reproduce --profile cpu`: docs/training.md#profiles.
  *   H is not trained while alpha = 0: H is reset when CR turns on, so that training is discarded in the paper too, and
  *   skipping it halves the InfoGAN phase's cost. Rates, Adam betas, alpha and the architectures are the paper's.
  * - `smoke`: a few iterations at batch 8, for tests and CI.
@@ -75,6 +76,11 @@ export const GanConfig = z.object({
   logEvery: posInt,
   sampleEvery: posInt,
   checkpointEvery: posInt,
+  /**
+   * Iterations at which to keep a full checkpoint in `snapshots/iter-N/` (0 = the initial weights), e.g. log-spaced
+   * for a learning curve. Absent: none.
+   */
+  snapshotAt: z.array(nonNegInt).optional(),
   /** The data file the run trains on (the original dSprites archive); absent = the toolkit's own images. */
   data: DataSourceRecord.optional(),
 }).strict();
@@ -205,7 +211,8 @@ function cpu(dataset: GanDataset): Base {
       // stage (gap 0, H reset) would leave a fresh H at chance for the few hundred iterations a cpu run has left.
       return { ...p, ...common, iterations: 1_200, alpha: { ...p.alpha, every: 600 }, gap: CPU_GAP };
     case "celeba":
-      return { ...p, ...common, iterations: 800, alpha: { ...p.alpha, every: 600 } };
+      // 400 iterations (CR from 300; 800 / 600 before): about 10 minutes with 2 threads, for the traversal figure.
+      return { ...p, ...common, iterations: 400, alpha: { ...p.alpha, every: 300 } };
   }
 }
 

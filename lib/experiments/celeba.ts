@@ -145,7 +145,7 @@ export const CELEBA: Experiment = {
   id: "celeba",
   title: "CelebA: latent traversals",
   claim: "On CelebA, InfoGAN-CR's codes capture distinct, interpretable attributes of faces (qualitative traversals).",
-  estimateS: { smoke: 20, cpu: 3000, paper: 40000 },
+  estimateS: { smoke: 20, cpu: 700, paper: 40000 },
   run,
   // A stand-in result must not stand in for real faces once the user has given a folder.
   resumeKey: () => `data=${Deno.env.get("IGCR_CELEBA_DIR") || "stand-in"}`,

@@ -5,7 +5,7 @@
 import { initBackend } from "../backend.ts";
 import { tableToMarkdown } from "../report/markdown.ts";
 import type { ReportTable } from "../report/types.ts";
-import { inJupyter, showMarkdown } from "../viz/display.ts";
+import { inJupyter, showImage, showMarkdown } from "../viz/display.ts";
 import { ExperimentContext, type ExperimentId, type Profile, profileFromEnv } from "./context.ts";
 import { PRETRAINED_DIR, pretrainedAllowed } from "./pretrained.ts";
 
@@ -104,4 +104,59 @@ export async function showSettings(title: string, settings: Record<string, unkno
   const md = [`**${title}**`, "", "| setting | value |", "|---|---|", ...rows].join("\n");
   if (inJupyter()) await showMarkdown(md);
   else console.log(md);
+}
+
+/** The claim sentences a results.json holds for an experiment (none in reports made before the claims study). */
+export function committedVerdicts(numbers: Record<string, unknown> | undefined): string[] {
+  if (!numbers) return [];
+  const out: string[] = [];
+  if (typeof numbers.verdictSentence === "string") out.push(numbers.verdictSentence);
+  for (const v of Object.values(numbers)) {
+    const s = (v as { verdictSentence?: unknown } | null)?.verdictSentence;
+    if (v && typeof v === "object" && typeof s === "string") out.push(s);
+  }
+  if (typeof numbers.verdict === "string" && typeof numbers.verdictSentence !== "string" && out.length > 0) {
+    out.unshift(`**Over both pools: ${numbers.verdict}.**`);
+  }
+  return out;
+}
+
+/**
+ * The committed result of an experiment beside a notebook's small run: its claim sentences, its tables and the given
+ * figure files (relative to the report folder, shown when present). A report made before these experiments existed is
+ * shown as it is, with a line saying its design is older; a missing file is said, not thrown.
+ */
+export async function showCommittedResults(
+  resultsPath: string,
+  experiment: ExperimentId,
+  figures: string[] = [],
+): Promise<boolean> {
+  let numbers: Record<string, unknown> | undefined;
+  try {
+    const r = JSON.parse(await Deno.readTextFile(resultsPath));
+    numbers = r.experiments?.[experiment]?.numbers;
+  } catch {
+    // showReportTables below says that the file is missing.
+  }
+  const verdicts = committedVerdicts(numbers);
+  const lead = verdicts.length > 0
+    ? verdicts.join("\n\n")
+    : "This committed report was made before the paired design and the sub-pool analysis existed, so it has no " +
+      "verdict; its tables follow as they were. `deno task reproduce --profile cpu` makes a new one.";
+  if (numbers !== undefined) {
+    if (inJupyter()) await showMarkdown(lead);
+    else console.log(lead);
+  }
+  const ok = await showReportTables(resultsPath, experiment);
+  const dir = resultsPath.replace(/[^/]*$/, "");
+  for (const f of figures) {
+    try {
+      const bytes = await Deno.readFile(dir + f);
+      if (inJupyter()) await showImage(bytes, { caption: f, width: 760 });
+      else console.log(`(figure ${dir + f})`);
+    } catch {
+      // Older reports lack the newer figures.
+    }
+  }
+  return ok;
 }

@@ -15,6 +15,7 @@ import { datasetByName } from "../data/registry.ts";
 import { withDataSource } from "../data/source.ts";
 import { runDenoLogged, tailLines } from "../io/subprocess.ts";
 import { memberStatus } from "../selection/pool.ts";
+import { branchRun } from "../train/branch.ts";
 import { formatSeconds } from "../viz/display.ts";
 
 /** One run an experiment needs: its folder name under `<out>/work/runs/` and its full config. */
@@ -23,6 +24,11 @@ export interface RunJob {
   config: GanConfig | VaeConfig;
   /** Options of the config's dataset (lib/data/registry.ts), e.g. the teapots training-set size; JSON-safe. */
   dataOptions?: { count?: number; seed?: number };
+  /**
+   * Start from another job's checkpoint at iteration `at` (lib/train/branch.ts): the job waits until run `from` is
+   * trained, then its folder is branched from it and trained on.
+   */
+  branch?: { from: string; at: number };
 }
 
 export interface TrainWall {
@@ -91,12 +97,36 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
   const threads = opts.threads ?? Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel));
   const todo: { job: RunJob; dir: string; resume: boolean }[] = [];
   const skipped: string[] = [];
-  for (const job of uniqueJobs(jobs)) {
+  const all = uniqueJobs(jobs);
+  const names = new Set(all.map((j) => j.name));
+  for (const job of all) {
+    if (job.branch && !names.has(job.branch.from)) {
+      throw new Error(`run "${job.name}" branches from "${job.branch.from}", which is not among the runs to train`);
+    }
+  }
+  for (const job of all) {
     const dir = join(opts.runsDir, job.name);
     const st = await memberStatus(dir);
     if (st.state === "done") skipped.push(job.name);
     else todo.push({ job, dir, resume: st.state === "partial" });
   }
+  // A branch waits for its parent; a failed parent fails its branches.
+  const pending = new Set(todo.map((t) => t.job.name));
+  const failedNames = new Set<string>();
+  let wake: () => void = () => {};
+  let changed = new Promise<void>((r) => (wake = r));
+  const signal = () => {
+    wake();
+    changed = new Promise<void>((r) => (wake = r));
+  };
+  const takeNext = async (): Promise<(typeof todo)[number] | null> => {
+    while (true) {
+      const i = todo.findIndex((t) => !t.job.branch || !pending.has(t.job.branch.from));
+      if (i >= 0) return todo.splice(i, 1)[0];
+      if (todo.length === 0) return null;
+      await changed;
+    }
+  };
   log(
     `training ${todo.length} run(s) ${parallel} at a time with ${threads} thread(s) each` +
       (skipped.length ? ` (${skipped.length} already trained)` : ""),
@@ -107,14 +137,38 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
   const t0 = performance.now();
   const failed: string[] = [];
   const trained: string[] = [];
-  let next = 0;
   let finished = 0;
+  const total = todo.length;
   const worker = async () => {
-    while (next < todo.length) {
-      const { job, dir, resume } = todo[next++];
+    for (let t = await takeNext(); t !== null; t = await takeNext()) {
+      const { job, dir } = t;
+      let resume = t.resume;
+      const done = (ok: boolean) => {
+        if (!ok) failedNames.add(job.name);
+        pending.delete(job.name);
+        signal();
+      };
+      const config = await withTrainingData(job.config);
+      if (job.branch) {
+        if (failedNames.has(job.branch.from)) {
+          failed.push(`${job.name}: its parent run ${job.branch.from} failed`);
+          finished++;
+          done(false);
+          continue;
+        }
+        try {
+          await branchRun(join(opts.runsDir, job.branch.from), dir, config as GanConfig, job.branch.at);
+          resume = true;
+        } catch (e) {
+          failed.push(`${job.name}: ${(e as Error).message}`);
+          finished++;
+          done(false);
+          continue;
+        }
+      }
       await Deno.mkdir(dir, { recursive: true });
       const configPath = join(dir, "requested-config.json");
-      await writeJsonAtomic(configPath, await withTrainingData(job.config));
+      await writeJsonAtomic(configPath, config);
       const logPath = `${dir}.log`;
       const args = ["run", "-A", trainScript, "--config", configPath, "--out", dir, ...(resume ? ["--resume"] : [])];
       if (job.dataOptions) args.push("--data-options", JSON.stringify(job.dataOptions));
@@ -126,6 +180,7 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
       if (code !== 0) {
         failed.push(`${job.name} (exit ${code}): ${await tailLines(logPath, 3)}`);
         log(`${job.name}: FAILED after ${formatSeconds(secs)}, see ${logPath}`);
+        done(false);
         continue;
       }
       const before = await readTrainWall(dir);
@@ -134,15 +189,14 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
         {
           seconds: (before?.seconds ?? 0) + secs,
           threads,
-          concurrent: Math.min(parallel, todo.length),
+          concurrent: Math.min(parallel, total),
         } satisfies TrainWall,
       );
       trained.push(job.name);
+      done(true);
       const elapsed = (performance.now() - t0) / 1000;
-      const eta = finished < todo.length
-        ? `, ETA ${formatSeconds((elapsed / finished) * (todo.length - finished))}`
-        : "";
-      log(`${job.name}: trained in ${formatSeconds(secs)} [${finished}/${todo.length}${eta}]`);
+      const eta = finished < total ? `, ETA ${formatSeconds((elapsed / finished) * (total - finished))}` : "";
+      log(`${job.name}: trained in ${formatSeconds(secs)} [${finished}/${total}${eta}]`);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, Math.max(todo.length, 1)) }, worker));

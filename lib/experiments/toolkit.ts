@@ -13,6 +13,7 @@ import { sameConfig } from "./pretrained.ts";
 import type { Encoder, TrainedModel } from "../models/capabilities.ts";
 import { loadTrainedModel } from "../models/load.ts";
 import { evaluateMetrics } from "../metrics/evaluate.ts";
+import type { MetricName } from "../metrics/protocols.ts";
 import { framesToGif, imagesToPng } from "../viz/grid.ts";
 import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
 import { NotImplementedYet, type Profile } from "./context.ts";
@@ -110,7 +111,7 @@ export async function readTrainingLog(runDir: string): Promise<Record<string, nu
 }
 
 /**
- * All seven metrics of an encoder on a ground-truth dataset, infogan-cr protocol at the profile's sample sizes, with
+ * The seven metrics (or `opts.metrics`) of an encoder on a ground-truth dataset, infogan-cr protocol at the profile's sample sizes, with
  * the metric randomness from `seed` (use the same seed for models that are compared). The full typed result is
  * written to `saveTo` when given (a run folder's metrics.json).
  */
@@ -119,9 +120,15 @@ export async function scoreModel(
   data: GroundTruthData,
   seed: number,
   profile: Profile,
-  opts: { backend?: string; saveTo?: string } = {},
+  opts: { backend?: string; saveTo?: string; metrics?: MetricName[] } = {},
 ): Promise<Partial<Record<MetricKey, number>>> {
-  const result = await evaluateMetrics(data, encoder, { protocol: "infogan-cr", profile, seed, backend: opts.backend });
+  const result = await evaluateMetrics(data, encoder, {
+    protocol: "infogan-cr",
+    profile,
+    seed,
+    backend: opts.backend,
+    metrics: opts.metrics,
+  });
   if (opts.saveTo) await writeJsonAtomic(opts.saveTo, result);
   return pickScores(result.scores as Record<string, number | undefined>);
 }

@@ -9,7 +9,7 @@ import { Progress } from "./progress.ts";
 import { writeTextAtomic } from "../io/atomic.ts";
 
 /** Config keys that may differ between a checkpoint and the run resuming it (lengths and output cadences). */
-export const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery"]);
+export const RESUMABLE_CHANGES = new Set(["iterations", "logEvery", "sampleEvery", "checkpointEvery", "snapshotAt"]);
 
 /** Keys outside RESUMABLE_CHANGES whose values differ between two configs, in `a`'s then `b`'s key order. */
 export function nonResumableDifferences(a: Record<string, unknown>, b: Record<string, unknown>): string[] {

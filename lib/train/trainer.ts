@@ -135,6 +135,9 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
   const root = new Rng(cfg.seed);
   let initRng = root.fork("init");
   let latentRng = root.fork("latents");
+  // CR pairs have their own stream, so that a run with CR and one without draw the same main latents and batches
+  // (the paired arms of lib/train/branch.ts differ in the regularizer only).
+  let pairRng = root.fork("cr-pairs");
   let batches = new BatchIterator(data, n, root.fork("data"));
   const params = initGan(arch, initRng);
   const adam = {
@@ -175,7 +178,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
     if (opts.poison?.(it)) realBuf[0] = NaN;
     const lat = sampleLatents(latentRng, n, codes, noise);
     const trainH = alpha > 0 || cfg.trainHWhileAlphaZero;
-    const pairs = trainH ? sampleCrPairs(latentRng, n, codes, noise, gap) : null;
+    const pairs = trainH ? sampleCrPairs(pairRng, n, codes, noise, gap) : null;
 
     const parts: tf.Scalar[] = [];
     const keep = (t: tf.Scalar) => {
@@ -301,7 +304,7 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
     state: {
       iteration,
       adamSteps: { g: adam.g.t, dq: adam.dq.t, h: adam.h.t },
-      rng: { init: initRng.state(), latents: latentRng.state() },
+      rng: { init: initRng.state(), latents: latentRng.state(), pairs: pairRng.state() },
       batches: batches.state(),
       imageShape: arch.imageShape,
       config: cfg,
@@ -332,6 +335,9 @@ export async function createTrainer(config: GanConfig, opts: TrainerOptions = {}
       adam.h.load(ck.tensors.adam_h, s.adamSteps.h);
       initRng = new Rng(s.rng.init);
       latentRng = new Rng(s.rng.latents);
+      // Checkpoints written before the pair stream existed drew pairs from the latent stream: they resume with a
+      // fresh pair stream (not bit-exact with their own continuation).
+      pairRng = s.rng.pairs ? new Rng(s.rng.pairs) : root.fork("cr-pairs");
       batches = BatchIterator.restore(data, s.batches as BatchIteratorState);
       iteration = s.iteration;
     } finally {
@@ -419,6 +425,11 @@ export async function writeGrids(trainer: Trainer, dir: string, tag: string): Pr
   await render(lat.traversal.c, lat.traversal.z, lat.traversal.n, lat.traversal.cols, `${dir}/traversal-${tag}.png`);
 }
 
+/** Where `train` keeps the snapshot of iteration `it` listed in the config's `snapshotAt` (relative to the run folder). */
+export function snapshotPath(it: number): string {
+  return `snapshots/iter-${it}`;
+}
+
 /**
  * Trains a run in `runDir`: config.json, log.jsonl, samples/, checkpoint/ (latest), snapshots/ (the InfoGAN snapshot
  * before CR switches on). With `resume`, continues from runDir/checkpoint exactly. Returns the final trainer (caller
@@ -443,6 +454,7 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
     }
     await writeRunConfig(runDir, cfg);
     const switchAt = alphaSwitchIteration(cfg);
+    const snapshotAt = new Set(cfg.snapshotAt ?? []);
     await runLoop(runDir, cfg, `${cfg.model} ${cfg.dataset}`, {
       iteration: () => trainer.iteration,
       async beforeStep(it) {
@@ -450,6 +462,7 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
         if (switchAt !== null && it === switchAt && switchAt > 0) {
           await trainer.save(`${runDir}/snapshots/before-cr-iter-${switchAt}`);
         }
+        if (snapshotAt.has(it)) await trainer.save(`${runDir}/${snapshotPath(it)}`);
       },
       async step() {
         try {
@@ -467,6 +480,7 @@ export async function train(config: GanConfig, runDir: string, opts: TrainOption
       grids: opts.grids === false ? undefined : (tag) => writeGrids(trainer, `${runDir}/samples`, tag),
       save: () => trainer.save(ckDir),
     }, opts.progress !== false);
+    if (snapshotAt.has(trainer.iteration)) await trainer.save(`${runDir}/${snapshotPath(trainer.iteration)}`);
     return trainer;
   } catch (e) {
     trainer.dispose();

@@ -335,3 +335,202 @@ export function barTable(cells: BarCell[], opts: BarTableOptions = {}): VegaLite
     ],
   };
 }
+
+export interface CurveRow {
+  /** Panel (e.g. "FactorVAE", "MIG"). */
+  metric: string;
+  iteration: number;
+  value: number;
+  /** Colour: e.g. "seed 1". */
+  seed: string;
+  /** Line style: e.g. "CR arm" (solid) or "control arm" (dashed). */
+  arm: string;
+}
+
+export interface LearningCurveOptions {
+  title?: string;
+  /** Reference values drawn as labelled diamonds (e.g. the paper's at 322,560 iterations). */
+  references?: { metric: string; iteration: number; value: number; label: string }[];
+  /** Horizontal dotted lines per panel (e.g. the untrained model). */
+  baselines?: { metric: string; value: number; label: string }[];
+  /** Vertical marker lines in every panel. */
+  markers?: { x: number; label: string }[];
+  width?: number;
+  height?: number;
+}
+
+/**
+ * Metrics against training iterations on a log axis, one panel per metric side by side (each with its own y scale),
+ * one colour per seed and one line style and point shape per arm (in `arms` order: solid circles, then dashed squares;
+ * the caption should say so); references, baselines and markers in every panel. Iterations must be
+ * positive (a log axis has no 0: draw the untrained model as a baseline).
+ */
+export function learningCurveChart(rows: CurveRow[], opts: LearningCurveOptions = {}): VegaLiteSpec {
+  if (rows.length === 0) throw new Error("learningCurveChart: no points to plot");
+  const values: Record<string, unknown>[] = rows.map((r, i) => {
+    const it = assertFinite(r.iteration, `learningCurveChart: row ${i} iteration`);
+    if (it <= 0) throw new Error(`learningCurveChart: row ${i} has iteration ${it}; a log axis needs iterations > 0`);
+    return {
+      kind: "run",
+      ...r,
+      value: assertFinite(r.value, `learningCurveChart: row ${i} value`),
+      line: `${r.seed}|${r.arm}`,
+    };
+  });
+  for (const [i, r] of (opts.references ?? []).entries()) {
+    values.push({ kind: "ref", ...r, value: assertFinite(r.value, `learningCurveChart: reference ${i} value`) });
+  }
+  const its = values.map((v) => v.iteration as number);
+  const first = Math.min(...its), last = Math.max(...its);
+  for (const [i, b] of (opts.baselines ?? []).entries()) {
+    // The label sits at the left end of the line.
+    values.push({
+      kind: "base",
+      ...b,
+      iteration: first,
+      value: assertFinite(b.value, `learningCurveChart: baseline ${i} value`),
+    });
+  }
+  const metrics = [...new Set(values.map((v) => v.metric as string))];
+  for (const m of opts.markers ?? []) {
+    for (const metric of metrics) values.push({ kind: "mark", metric, iteration: m.x, label: m.label });
+  }
+  // Grid lines and labels at the powers of ten only (a log axis draws every minor tick otherwise).
+  const decades: number[] = [];
+  for (let p = 10 ** Math.floor(Math.log10(first)); p <= last * 10; p *= 10) decades.push(p);
+  const x = {
+    field: "iteration",
+    type: "quantitative",
+    scale: { type: "log", domain: [decades[0], Math.max(last, decades[0] * 10)] },
+    title: "training iteration (log scale)",
+    axis: { format: "~s", values: decades },
+  };
+  const y = { field: "value", type: "quantitative", title: null, scale: { zero: false } };
+  const only = (kind: string) => [{ filter: `datum.kind === '${kind}'` }];
+  const arms = [...new Set(rows.map((r) => r.arm))];
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    background: "white",
+    ...(opts.title ? { title: opts.title } : {}),
+    data: { values },
+    facet: { column: { field: "metric", type: "nominal", sort: metrics, title: null } },
+    resolve: { scale: { y: "independent" } },
+    spec: {
+      width: opts.width ?? 300,
+      height: opts.height ?? 240,
+      layer: [
+        {
+          transform: only("run"),
+          mark: { type: "line", strokeWidth: 1.5 },
+          encoding: {
+            x,
+            y,
+            color: { field: "seed", type: "nominal", title: null },
+            strokeDash: { field: "arm", type: "nominal", sort: arms, legend: null },
+            detail: { field: "line", type: "nominal" },
+          },
+        },
+        {
+          // The arm is told by the line style and the point shape (the figure's caption says which is which).
+          transform: only("run"),
+          mark: { type: "point", filled: true, size: 30 },
+          encoding: {
+            x,
+            y,
+            color: { field: "seed", type: "nominal", title: null },
+            shape: { field: "arm", type: "nominal", sort: arms, legend: null },
+          },
+        },
+        {
+          transform: only("base"),
+          mark: { type: "rule", strokeDash: [2, 3], color: "#888" },
+          encoding: { y: { field: "value", type: "quantitative" } },
+        },
+        {
+          transform: only("base"),
+          mark: { type: "text", align: "left", baseline: "bottom", dx: 2, dy: -2, fontSize: 9, color: "#666" },
+          encoding: { x, y: { field: "value", type: "quantitative" }, text: { field: "label" } },
+        },
+        {
+          transform: only("mark"),
+          mark: { type: "rule", strokeDash: [4, 3], color: "#555" },
+          encoding: { x: { field: "iteration", type: "quantitative" } },
+        },
+        {
+          transform: only("mark"),
+          mark: { type: "text", align: "left", baseline: "top", dx: 3, dy: 2, fontSize: 9, color: "#555" },
+          encoding: { x, y: { value: 0 }, text: { field: "label" } },
+        },
+        {
+          transform: only("ref"),
+          mark: { type: "point", shape: "diamond", filled: true, size: 70, color: "black" },
+          encoding: { x, y },
+        },
+        {
+          transform: only("ref"),
+          mark: { type: "text", align: "right", dx: -7, fontSize: 9, color: "#333" },
+          encoding: { x, y, text: { field: "label" } },
+        },
+      ],
+    },
+  };
+}
+
+export interface IntervalRow {
+  /** One row of the chart (e.g. a metric). */
+  label: string;
+  estimate: number;
+  lo: number;
+  hi: number;
+  /** The individual values behind the estimate (e.g. one paired difference per seed), drawn as dots. */
+  points?: number[];
+}
+
+/**
+ * Estimates with their intervals as horizontal error bars around a zero line, with the individual values as dots: a
+ * row whose bar crosses the zero line is not a difference.
+ */
+export function intervalChart(
+  rows: IntervalRow[],
+  opts: { title?: string; xTitle?: string; width?: number } = {},
+): VegaLiteSpec {
+  if (rows.length === 0) throw new Error("intervalChart: no rows to plot");
+  const labels = rows.map((r) => r.label);
+  const bars = rows.filter((r) => Number.isFinite(r.lo) && Number.isFinite(r.hi)).map((r) => ({
+    label: r.label,
+    lo: r.lo,
+    hi: r.hi,
+  }));
+  const est = rows.map((r, i) => ({
+    label: r.label,
+    value: assertFinite(r.estimate, `intervalChart: row ${i} estimate`),
+  }));
+  const dots = rows.flatMap((r) => (r.points ?? []).filter(Number.isFinite).map((v) => ({ label: r.label, value: v })));
+  const y = { field: "label", type: "nominal", sort: labels, title: null };
+  return {
+    ...base(opts.title, opts.width ?? 420, Math.max(120, rows.length * 30)),
+    layer: [
+      {
+        data: { values: [{ zero: 0 }] },
+        mark: { type: "rule", color: "#999" },
+        encoding: { x: { field: "zero", type: "quantitative" } },
+      },
+      {
+        data: { values: dots },
+        mark: { type: "tick", color: "#9ab", thickness: 1.5, size: 12 },
+        encoding: { x: { field: "value", type: "quantitative", title: opts.xTitle ?? "difference" }, y },
+      },
+      {
+        data: { values: bars },
+        mark: { type: "rule", strokeWidth: 2, color: "black" },
+        encoding: { x: { field: "lo", type: "quantitative" }, x2: { field: "hi" }, y },
+      },
+      {
+        data: { values: est },
+        mark: { type: "point", filled: true, size: 50, color: "black" },
+        encoding: { x: { field: "value", type: "quantitative" }, y },
+      },
+    ],
+  };
+}
