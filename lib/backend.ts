@@ -132,7 +132,11 @@ export async function initBackend(
 
   let nativeUnavailable: string | null = null;
   const want = async (choice: Exclude<BackendChoice, "auto">): Promise<BackendInfo | null> => {
-    if (choice !== "native") disableNativeKernels();
+    if (choice !== "native") {
+      // Neither the kernels nor whole-network inference may outlive a switch to another backend.
+      disableNativeKernels();
+      disableNativeEngine();
+    }
     switch (choice) {
       case "tensorflow-gpu":
         if (!(await tryImport("@tensorflow/tfjs-node-gpu"))) return null;

@@ -79,3 +79,38 @@ Deno.test("backend: --backend wasm is the pure wasm engine; without FFI permissi
   assert.equal(noFfi.info.name, "wasm");
   assert.match(noFfi.stderr, /backend: wasm .*\(native engine unavailable: .*--allow-ffi/);
 });
+
+Deno.test("backend: switching from native to another backend turns the native kernels and inference off", async () => {
+  const { loadOrt } = await import("../lib/kernels/native/mod.ts");
+  if (!loadOrt().ok) {
+    console.warn("skipped: onnxruntime's native library does not load on this platform");
+    return;
+  }
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  const url = (p: string) => new URL(p, import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import { initBackend, shutdownBackend } from "${url("../lib/backend.ts")}";
+    import { nativeKernelsEnabled } from "${url("../lib/kernels/native/mod.ts")}";
+    import { isNativeEngineEnabled } from "${url("../lib/onnx/runtime.ts")}";
+    const state = () => [nativeKernelsEnabled(), isNativeEngineEnabled()];
+    await initBackend({ backend: "native", quiet: true });
+    const before = state();
+    await initBackend({ backend: "wasm", quiet: true });
+    console.log(JSON.stringify({ before, after: state() }));
+    shutdownBackend();`,
+  );
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--config", new URL("../deno.json", import.meta.url).pathname, "-A", script],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    assert.deepEqual(r, { before: [true, true], after: [false, false] });
+  } finally {
+    await Deno.remove(script);
+  }
+});
