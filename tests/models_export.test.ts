@@ -28,12 +28,18 @@ Deno.test("export: the inference-only copy loads like the run and gives identica
   const root = await Deno.makeTempDir({ prefix: "igcr-export-" });
   try {
     const run = join(root, "run");
-    const cfg = tinyConfig({ iterations: 4, alpha: { start: 0, increase: 2, every: 2, times: 1 } });
+    const cfg = tinyConfig({
+      iterations: 4,
+      alpha: { start: 0, increase: 2, every: 2, times: 1 },
+      snapshotAt: [3],
+    });
     (await train(cfg, run, { data: tinySquares(16), progress: false, grids: false })).dispose();
     const out = join(root, "pretrained", "tiny");
     const files = await exportInferenceModel(run, out, { command: "deno task train (test)" });
     assert.ok(files.includes("config.json") && files.includes("MODEL.md") && files.includes("log.jsonl"));
     assert.ok(!files.some((f) => /adam|contrastive/.test(f)), `no optimiser or H state: ${files.join(", ")}`);
+    assert.ok(files.some((f) => f.startsWith("snapshots/before-cr-iter-2/")), "the before-CR snapshot ships");
+    assert.ok(!files.some((f) => f.startsWith("snapshots/iter-")), `no learning-curve snapshots: ${files.join(", ")}`);
     const state = JSON.parse(await Deno.readTextFile(join(out, "checkpoint", "state.json")));
     assert.deepEqual(state.groups, ["generator", "discriminator"]);
     assert.match(await Deno.readTextFile(join(out, "MODEL.md")), /deno task train \(test\)/);

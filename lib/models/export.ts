@@ -66,7 +66,8 @@ export async function exportInferenceModel(runDir: string, outDir: string, opts:
     const snapshots: string[] = [];
     if (opts.snapshots !== false && (await exists(join(runDir, "snapshots")))) {
       for await (const e of Deno.readDir(join(runDir, "snapshots"))) {
-        if (!e.isDirectory) continue;
+        // Learning-curve snapshots (iter-N) stay in the run; a shipped model carries its "InfoGAN (modified)" row only.
+        if (!e.isDirectory || !e.name.startsWith("before-cr-")) continue;
         await copyInferenceCheckpoint(join(runDir, "snapshots", e.name), join(tmp, "snapshots", e.name));
         snapshots.push(e.name);
       }
