@@ -58,7 +58,9 @@ export const command = defineCommand({
 export async function presetCommand(runDir: string): Promise<string | null> {
   const cfg = parseGanConfig(JSON.parse(await Deno.readTextFile(`${runDir}/config.json`)));
   const preset = presetFor(cfg.dataset, cfg.profile, { model: cfg.model, seed: cfg.seed });
-  if (JSON.stringify(preset) !== JSON.stringify(cfg)) return null;
+  // Snapshots saved along the way (reproduce's learning curve) do not change the weights, so such a run is the preset's.
+  const { snapshotAt: _snapshots, ...trained } = cfg;
+  if (JSON.stringify(preset) !== JSON.stringify(trained)) return null;
   return `deno task train --dataset ${cfg.dataset} --model ${cfg.model} --profile ${cfg.profile} --seed ${cfg.seed} ` +
     `--out ${runDir}`;
 }
