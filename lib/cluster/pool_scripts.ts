@@ -94,6 +94,27 @@ export interface TrainScriptInput extends PoolScriptPaths {
   description: string;
 }
 
+/** What every job array of a pool shares: name, `tasks` array indices, log path, working folder, options, backend. */
+function poolArrayJob(
+  s: PoolScriptPaths & { slurm: SlurmOptions; backend?: string },
+  kind: "train" | "cross-eval",
+  tasks: number,
+) {
+  return {
+    jobName: jobName(s.pool, kind),
+    array: `0-${tasks - 1}`,
+    output: `${s.pool}/logs/slurm-%A_%a.out`,
+    chdir: s.project,
+    options: s.slurm,
+    env: (s.backend ? { IGCR_BACKEND: s.backend } : {}) as Record<string, string>,
+  };
+}
+
+/** The shell variables every pool script's body starts with. */
+function poolArrayVariables(s: PoolScriptPaths): string[] {
+  return [`PROJECT=${shellQuote(s.project)}`, `POOL=${shellQuote(s.pool)}`, `DENO="\${DENO:-deno}"`];
+}
+
 /** The training job-array script (`--array=0-(N-1)`, `%K` when `slurm.maxRunning` is set). Pure. */
 export function trainScript(s: TrainScriptInput): string {
   const n = s.members.length;
@@ -107,16 +128,9 @@ export function trainScript(s: TrainScriptInput): string {
         "A member whose run folder holds a checkpoint continues from it (--resume); a finished one trains no further.",
       ],
     ),
-    jobName: jobName(s.pool, "train"),
-    array: `0-${n - 1}`,
-    output: `${s.pool}/logs/slurm-%A_%a.out`,
-    chdir: s.project,
-    options: s.slurm,
-    env: s.backend ? { IGCR_BACKEND: s.backend } : {},
+    ...poolArrayJob(s, "train", n),
     body: [
-      `PROJECT=${shellQuote(s.project)}`,
-      `POOL=${shellQuote(s.pool)}`,
-      `DENO="\${DENO:-deno}"`,
+      ...poolArrayVariables(s),
       "# Array task i trains member MEMBERS[i] (the order of pool.json).",
       `MEMBERS=(${s.members.join(" ")})`,
       `NAME="\${MEMBERS[$SLURM_ARRAY_TASK_ID]}"`,
@@ -171,16 +185,9 @@ export function crossEvalScript(s: CrossEvalScriptInput): string {
         "again. `deno task select --pool POOL` then assembles the matrix from the cells.",
       ],
     ),
-    jobName: jobName(s.pool, "cross-eval"),
-    array: `0-${blocks - 1}`,
-    output: `${s.pool}/logs/slurm-%A_%a.out`,
-    chdir: s.project,
-    options: s.slurm,
-    env: s.backend ? { IGCR_BACKEND: s.backend } : {},
+    ...poolArrayJob(s, "cross-eval", blocks),
     body: [
-      `PROJECT=${shellQuote(s.project)}`,
-      `POOL=${shellQuote(s.pool)}`,
-      `DENO="\${DENO:-deno}"`,
+      ...poolArrayVariables(s),
       `N=${s.n}`,
       `ROWS_PER_TASK=${s.rowsPerTask}`,
       "# Array task b computes rows FIRST..LAST of the matrix (encoders of those members on every member's set).",
