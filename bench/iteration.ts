@@ -93,19 +93,27 @@ function lrelu(x: T): T {
   return tf.leakyRelu(x, 0.2);
 }
 
+/** The normalisation itself: output and the batch's (biased) moments per channel (bench/elementwise.ts swaps it). */
+export type BatchNormFn = (x: T, gamma: T, beta: T, epsilon: number) => { y: T; mean: T; variance: T };
+
+/** As tensor ops (what the product's layers do). */
+const batchNormOps: BatchNormFn = (x, gamma, beta, epsilon) => {
+  const { mean, variance } = tf.moments(x, x.rank === 4 ? [0, 1, 2] : [0]);
+  const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, epsilon)));
+  return { y: tf.add(tf.mul(y, gamma), beta), mean, variance };
+};
+
 /** Training-mode batch norm (batch moments; moving averages updated with momentum 0.1 as torch does). */
-function batchNorm(p: Params, name: string, x: T): T {
-  const axes = x.rank === 4 ? [0, 1, 2] : [0];
-  const { mean, variance } = tf.moments(x, axes);
+function batchNorm(p: Params, name: string, x: T, normalise: BatchNormFn): T {
+  const { y, mean, variance } = normalise(x, p.get(`${name}/gamma`), p.get(`${name}/beta`), 1e-5);
   const mm = p.get(`${name}/mean`), mv = p.get(`${name}/var`);
   mm.assign(tf.tidy(() => tf.add(tf.mul(mm, 0.9), tf.mul(mean, 0.1))));
   mv.assign(tf.tidy(() => tf.add(tf.mul(mv, 0.9), tf.mul(variance, 0.1))));
-  const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5)));
-  return tf.add(tf.mul(y, p.get(`${name}/gamma`)), p.get(`${name}/beta`));
+  return y;
 }
 
 /** The generator: fc 10-128-1024 (ReLU, BN), then 4 transposed convolutions 4x4 stride 2 up to 64x64x1. */
-function makeG(rng: Rng) {
+function makeG(rng: Rng, normalise: BatchNormFn) {
   const p = new Params(rng);
   const dense = (name: string, i: number, o: number) => {
     p.add(`${name}/w`, [i, o], i);
@@ -128,8 +136,13 @@ function makeG(rng: Rng) {
     if (l < 3) bn(`bnd${l}`, o);
   });
   const forward = (v: T): T => {
-    let x = batchNorm(p, "bn1", tf.relu(tf.add(tf.matMul(v as tf.Tensor2D, p.get("fc1/w")), p.get("fc1/b"))));
-    x = batchNorm(p, "bn2", tf.relu(tf.add(tf.matMul(x as tf.Tensor2D, p.get("fc2/w")), p.get("fc2/b"))));
+    let x = batchNorm(
+      p,
+      "bn1",
+      tf.relu(tf.add(tf.matMul(v as tf.Tensor2D, p.get("fc1/w")), p.get("fc1/b"))),
+      normalise,
+    );
+    x = batchNorm(p, "bn2", tf.relu(tf.add(tf.matMul(x as tf.Tensor2D, p.get("fc2/w")), p.get("fc2/b"))), normalise);
     x = x.reshape([-1, 4, 4, 64]);
     let hw = 4;
     deconvs.forEach(([, o], l) => {
@@ -139,7 +152,7 @@ function makeG(rng: Rng) {
         tf.conv2dTranspose(x as tf.Tensor4D, p.get(`de${l}/w`) as tf.Tensor4D, [n, hw, hw, o], 2, 1),
         p.get(`de${l}/b`),
       );
-      x = l < 3 ? batchNorm(p, `bnd${l}`, lrelu(y)) : tf.sigmoid(y);
+      x = l < 3 ? batchNorm(p, `bnd${l}`, lrelu(y), normalise) : tf.sigmoid(y);
     });
     return x;
   };
@@ -202,9 +215,10 @@ export interface IterationModel {
   dispose(): void;
 }
 
-export function buildIteration(seed = 0): IterationModel {
+/** `batchNorm`: G's normalisation (default: tensor ops, as the product's layers). */
+export function buildIteration(seed = 0, opts: { batchNorm?: BatchNormFn } = {}): IterationModel {
   const rng = new Rng(seed);
-  const g = makeG(rng.fork("g"));
+  const g = makeG(rng.fork("g"), opts.batchNorm ?? batchNormOps);
   const dp = new Params(rng.fork("d"));
   const dTrunk = makeTrunk(dp, "d", C);
   const dHead = snDense(dp, "dhead", 128, 1, true);

@@ -92,3 +92,20 @@ export async function benchTorch(opts: { iterations?: number } = {}): Promise<Re
     "torch best ms": Math.min(one.ms, two.ms),
   };
 }
+
+/**
+ * Where the peer's one-thread iteration spends its time (bench/torch_profile.py, torch.profiler over `iterations`
+ * iterations): self CPU ms per iteration of its convolutions, matrix products and other operators. Null when the peer
+ * cannot run here.
+ */
+export async function torchProfile(iterations = 3): Promise<Record<string, number> | null> {
+  if (await torchUnavailable()) return null;
+  const profiler = new URL("./torch_profile.py", import.meta.url).pathname;
+  const r = await run(pythonPath(), [profiler, torchScriptPath(), "1", String(iterations)], KEEP_FREED_MEMORY);
+  if (!r.ok) throw new Error(`torch_profile.py failed: ${r.out.trim().slice(-500)}`);
+  const line = r.out.trim().split("\n").at(-1) ?? "";
+  const parsed = JSON.parse(line) as Record<string, number | string>;
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parsed)) if (typeof v === "number" && k !== "threads") out[k] = v;
+  return out;
+}

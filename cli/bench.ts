@@ -1,19 +1,21 @@
 /**
- * `deno task bench [--only iteration,torch,parallel,trainer,data,metrics,inference] [--json PATH] [--iterations N]
+ * `deno task bench [--only iteration,torch,parallel,trainer,data,metrics,inference,elementwise] [--json PATH] [--iterations N]
  *  [--warmup N] [--profile] [--threads N] [--backend NAME]`
  *
  * Runs the benchmark sections and prints one table per section plus a summary of the speed goal: our InfoGAN-CR
  * iteration (bench/iteration.ts; on the native engine also on pure wasm) against the PyTorch peer (bench/torch.ts), and
  * two one-thread runs side by side for both (bench/parallel.ts), run back to back in this one invocation so that all
  * see the same machine load. Sections owned by other parts (bench/data.ts, bench/metrics.ts, bench/inference.ts) are
- * loaded when their files exist. `--profile` adds a per-kernel table of one iteration (tf.profile).
+ * loaded when their files exist; `elementwise` (bench/elementwise.ts) times element-wise passes and batch-norm fusion.
+ * `--profile` adds a per-kernel table of one iteration (tf.profile) and the convolutions / rest split of ours and of
+ * the PyTorch peer (bench/torch_profile.py).
  */
 import { z } from "zod";
 import { defineCommand, type Flags } from "../lib/cli/command.ts";
 import { backendFlag } from "../lib/config/backend.ts";
 import { writeJsonAtomic } from "../lib/io/atomic.ts";
 
-const SECTIONS = ["iteration", "torch", "parallel", "trainer", "data", "metrics", "inference"] as const;
+const SECTIONS = ["iteration", "torch", "parallel", "trainer", "data", "metrics", "inference", "elementwise"] as const;
 type Section = typeof SECTIONS[number];
 type Result = Record<string, number | string>;
 
@@ -119,6 +121,38 @@ async function benchTrainer(iterations: number, warmup: number): Promise<Result 
   }
 }
 
+/** Kernels that are convolutions (each transposed convolution is a Conv2DBackpropInput) and matrix products. */
+const CONVOLUTION_KERNELS = new Set(["Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "FusedConv2D"]);
+
+/**
+ * The split that bounds the speed goal: ours (tf.profile wall ms, and the process CPU time outside kernels) and the
+ * PyTorch peer's (torch.profiler self CPU ms, one thread) in convolutions, matrix products and the rest.
+ */
+async function profileSplit(
+  rows: { kernel: string; ms: number; cpuMs: number }[],
+): Promise<Result> {
+  const sum = (f: (k: string) => boolean) => rows.filter((r) => f(r.kernel)).reduce((a, r) => a + r.ms, 0);
+  const conv = sum((k) => CONVOLUTION_KERNELS.has(k));
+  const matmul = sum((k) => k === "BatchMatMul");
+  const other = sum((k) => k !== "(outside kernels)" && !CONVOLUTION_KERNELS.has(k) && k !== "BatchMatMul");
+  const split: Result = {
+    "ours: convolution kernels ms": conv,
+    "ours: matrix products ms": matmul,
+    "ours: other kernels ms": other,
+    "ours: cpu ms outside kernels": rows.find((r) => r.kernel === "(outside kernels)")?.cpuMs ?? 0,
+  };
+  const { torchProfile } = await import("../bench/torch.ts");
+  const t = await torchProfile();
+  if (!t) split.torch = "skipped (the peer cannot run here)";
+  else {
+    split["torch 1 thread: iteration ms (profiled)"] = t["wall ms per iteration (profiled)"];
+    split["torch 1 thread: convolution ms"] = t["convolution self cpu ms"];
+    split["torch 1 thread: matrix products ms"] = t["matrix product self cpu ms"];
+    split["torch 1 thread: other ms"] = t["other self cpu ms"];
+  }
+  return split;
+}
+
 async function main(flags: Flags<typeof command.flags>): Promise<void> {
   const tf = await import("@tensorflow/tfjs");
   const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
@@ -131,7 +165,9 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
     cpus: navigator.hardwareConcurrency,
     "load average (1 min) at start": Deno.loadavg()[0],
   };
-  const needsBackend = flags.only.some((s) => s === "iteration" || s === "trainer" || s === "metrics");
+  const needsBackend = flags.only.some((s) =>
+    s === "iteration" || s === "trainer" || s === "metrics" || s === "elementwise"
+  );
   let engine = "";
   if (needsBackend) {
     const info = await initBackend({ backend: flags.backend, threads: flags.threads });
@@ -164,6 +200,9 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
       case "inference":
         r = await optionalSection("inference.ts", "benchInference");
         break;
+      case "elementwise":
+        r = await optionalSection("elementwise.ts", "benchElementwise");
+        break;
     }
     if (r === null) {
       console.log(`\n## ${section}: skipped (its module is not present)`);
@@ -188,6 +227,9 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
       }
       results.profile = table;
       printTable("per-kernel profile of one iteration (tf.profile wall ms; process cpu ms)", table);
+      const split = await profileSplit(rows);
+      results.profileSplit = split;
+      printTable("convolutions against the rest, ours and PyTorch's (one iteration, ms)", split);
     } finally {
       model.dispose();
     }

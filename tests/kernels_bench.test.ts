@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, shutdownBackend } from "../lib/backend.ts";
 import { benchIterationProcess, buildIteration } from "../bench/iteration.ts";
+import { batchNormFused, batchNormOps } from "../bench/fused_batch_norm.ts";
 import { parseTorchLine, TORCH_SCRIPT_NAME, torchScriptPath } from "../bench/torch.ts";
 
 await initBackend({ backend: "wasm", quiet: true });
@@ -28,6 +29,57 @@ Deno.test("bench: one replica iteration gives finite, seed-determined losses and
   assert.ok(Math.abs(a.h - Math.log(5)) < 0.5, `H loss ${a.h}`);
   const b = await run();
   assert.deepEqual(b, a, "same seed, same losses");
+});
+
+Deno.test("bench: the fused batch-norm kernels compute the ops' function and its gradients", () => {
+  // A loss that uses all three outputs, so the gradient through the mean and variance outputs is checked too.
+  const w = tf.randomNormal([6, 3, 2, 4], 0, 1, "float32", 7);
+  const loss = (fn: typeof batchNormOps) => (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+    const r = fn(x, g, b, 1e-5);
+    return tf.addN([tf.sum(tf.mul(r.y, w)), tf.sum(tf.mul(r.mean, 0.3)), tf.sum(tf.mul(tf.square(r.variance), 0.7))]);
+  };
+  const x = tf.randomNormal([6, 3, 2, 4], 2, 1.5, "float32", 8);
+  const g = tf.randomNormal([4], 1, 0.3, "float32", 9), b = tf.randomNormal([4], 0, 0.3, "float32", 10);
+  const near = (a: tf.Tensor, e: tf.Tensor, tol: number, what: string) => {
+    const d = tf.max(tf.abs(tf.sub(a, e))).dataSync()[0], s = tf.max(tf.abs(e)).dataSync()[0];
+    assert.ok(d <= tol * Math.max(1, s), `${what}: max difference ${d} (scale ${s})`);
+  };
+  const fo = batchNormOps(x, g, b, 1e-5), ff = batchNormFused(x, g, b, 1e-5);
+  near(ff.y, fo.y, 1e-5, "y"), near(ff.mean, fo.mean, 1e-5, "mean"), near(ff.variance, fo.variance, 1e-5, "variance");
+  const go = tf.grads(loss(batchNormOps))([x, g, b]), gf = tf.grads(loss(batchNormFused))([x, g, b]);
+  ["dx", "dgamma", "dbeta"].forEach((n, i) => near(gf[i], go[i], 1e-4, n));
+  // Central finite differences of the fused loss at a few entries of x (float64 arithmetic is not available, so the
+  // step is large and the tolerance loose; a wrong formula is off by O(1)).
+  const xs = x.arraySync() as number[][][][];
+  const dx = gf[0].arraySync() as number[][][][];
+  for (const [i, j, k, c] of [[0, 0, 0, 0], [3, 1, 1, 2], [5, 2, 0, 3]]) {
+    const at = (h: number) => {
+      const v = structuredClone(xs);
+      v[i][j][k][c] += h;
+      return loss(batchNormFused)(tf.tensor(v), g, b).dataSync()[0];
+    };
+    const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
+    assert.ok(
+      Math.abs(fd - dx[i][j][k][c]) < 2e-2 * Math.max(1, Math.abs(fd)),
+      `dx[${i},${j},${k},${c}] ${dx[i][j][k][c]} vs ${fd}`,
+    );
+  }
+});
+
+Deno.test("bench: the replica trains with the fused batch norm to the same losses as with ops", async () => {
+  const run = async (fused: boolean) => {
+    const m = buildIteration(3, fused ? { batchNorm: batchNormFused } : {});
+    try {
+      m.step();
+      m.step();
+      return await m.losses();
+    } finally {
+      m.dispose();
+    }
+  };
+  const a = await run(false), b = await run(true);
+  // Adam's normalised steps carry last-bit differences of the gradients into the weights: equal within 1%.
+  for (const k of ["h", "d", "g"] as const) assert.ok(Math.abs(a[k] - b[k]) < 1e-2 * a[k], `${k}: ${a[k]} vs ${b[k]}`);
 });
 
 Deno.test("bench: torch output line parses; bad output is a clear error", () => {
