@@ -66,6 +66,42 @@ Deno.test("trainInParallel: trains two runs in subprocesses, records wall time, 
   }
 });
 
+Deno.test("trainInParallel: a run folder trained with other settings is an error naming the run and keys", async () => {
+  const root = await Deno.makeTempDir({ prefix: "igcr-stale-" });
+  try {
+    const gan = smokeGan(1);
+    const vae = parseVaeConfig({ ...vaePreset("dsprites", "smoke", "factor-vae"), gamma: 10 });
+    // Finished runs as an older preset left them: another learning rate, a shorter length, the same settings.
+    const finished = async (name: string, config: object, iteration: number) => {
+      await Deno.mkdir(join(root, name, "checkpoint"), { recursive: true });
+      await Deno.writeTextFile(join(root, name, "config.json"), JSON.stringify(config));
+      await Deno.writeTextFile(join(root, name, "checkpoint", "state.json"), JSON.stringify({ state: { iteration } }));
+    };
+    await finished("vae", { ...vae, optimVae: { ...vae.optimVae, lr: vae.optimVae.lr * 3 } }, vae.iterations);
+    await finished("short", { ...gan, iterations: 1 }, 1);
+    await finished("same", gan, gan.iterations);
+    const jobs: RunJob[] = [
+      { name: "vae", config: vae },
+      { name: "short", config: gan },
+      { name: "same", config: gan },
+    ];
+    await assert.rejects(
+      trainInParallel(jobs, { parallel: 1, threads: 1, runsDir: root, log: () => {} }),
+      (e: Error) => {
+        assert.match(e.message, /2 run folder\(s\) in .* other settings/);
+        assert.match(e.message, /vae \(optimVae\); short \(iterations\)\. /);
+        assert.doesNotMatch(e.message, /same/);
+        assert.match(e.message, /new --out folder/);
+        return true;
+      },
+    );
+    // Nothing was trained or touched.
+    assert.equal((await memberStatus(join(root, "short"))).iteration, 1);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("trainInParallel: a failing subprocess is named with the end of its log", async () => {
   const root = await Deno.makeTempDir({ prefix: "igcr-parallel-fail-" });
   try {

@@ -16,6 +16,7 @@ import { withDataSource } from "../data/source.ts";
 import { runDenoLogged, tailLines } from "../io/subprocess.ts";
 import { memberStatus } from "../selection/pool.ts";
 import { branchRun } from "../train/branch.ts";
+import { nonResumableDifferences } from "../train/run_folder.ts";
 import { formatSeconds } from "../viz/display.ts";
 
 /** One run an experiment needs: its folder name under `<out>/work/runs/` and its full config. */
@@ -88,6 +89,23 @@ export function uniqueJobs(jobs: RunJob[]): RunJob[] {
 }
 
 /**
+ * The jobs whose run folder already holds a config that differs from the job's in a key a resume may not change, or in
+ * its length (a finished shorter run would otherwise pass for the longer one), with those keys.
+ */
+export async function staleRuns(jobs: RunJob[], runsDir: string): Promise<{ name: string; keys: string[] }[]> {
+  const out: { name: string; keys: string[] }[] = [];
+  for (const job of jobs) {
+    const onDisk = await readJsonIfExists<Record<string, unknown>>(join(runsDir, job.name, "config.json"));
+    if (!onDisk) continue;
+    const wanted = (await withTrainingData(job.config)) as unknown as Record<string, unknown>;
+    const keys = nonResumableDifferences(onDisk, wanted);
+    if (onDisk.iterations !== wanted.iterations) keys.push("iterations");
+    if (keys.length > 0) out.push({ name: job.name, keys });
+  }
+  return out;
+}
+
+/**
  * Trains every unfinished job, `parallel` at a time, each in a `deno run -A cli/train.ts --config` subprocess with its
  * log in `<runDir>.log`. Throws, naming every failed run and quoting the end of its log, after the others finished.
  */
@@ -103,6 +121,16 @@ export async function trainInParallel(jobs: RunJob[], opts: ParallelTrainOptions
     if (job.branch && !names.has(job.branch.from)) {
       throw new Error(`run "${job.name}" branches from "${job.branch.from}", which is not among the runs to train`);
     }
+  }
+  const stale = await staleRuns(all, opts.runsDir);
+  if (stale.length > 0) {
+    throw new Error(
+      `${stale.length} run folder(s) in ${opts.runsDir} hold runs trained with other settings than asked for now: ` +
+        stale.map((s) => `${s.name} (${s.keys.join(", ")})`).join("; ") +
+        ". Their results (and the experiment steps scored on them) would be reported as if trained with the new " +
+        "settings. Reproduce into a new --out folder, or delete those run folders and the work folders of the " +
+        "experiments that use them to retrain them.",
+    );
   }
   for (const job of all) {
     const dir = join(opts.runsDir, job.name);
