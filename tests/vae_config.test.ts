@@ -18,7 +18,7 @@ Deno.test("vae config: paper presets carry the released FactorVAE settings", () 
   assert.deepEqual(presetFor("teapots", "cpu").imageShape, [64, 64, 3]);
   // The cpu dSprites departures documented in lib/config/vae.ts (the FactorVAE pool of `reproduce --profile cpu`).
   const cpu = presetFor("dsprites", "cpu", "factor-vae");
-  assert.deepEqual([cpu.batchSize, cpu.optimVae.lr], [32, 3e-4]);
+  assert.deepEqual([cpu.batchSize, cpu.optimVae.lr, cpu.iterations], [32, 1e-4, 3_000]);
   assert.deepEqual([presetFor("teapots", "cpu").batchSize, presetFor("teapots", "cpu").optimVae.lr], [64, 1e-4]);
   const b = presetFor("dsprites", "smoke", "beta-vae");
   assert.equal(b.model, "beta-vae");

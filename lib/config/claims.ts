@@ -50,7 +50,7 @@ const SMOKE: ClaimsPlan = {
  * cpu: 8 seeds (the pool of claim 2 needs at least 8; Table 1's interval needs at least 6); the curve on 3 of them,
  * with snapshots roughly log-spaced in the InfoGAN phase (0 to the branch at 1,500) and one inside the arms (1,700);
  * 5 evaluation seeds; sub-pools of 5 (all 56 of each pool of 8). The FactorVAE pool is 2 seeds per TC weight (8
- * models of 1,200 iterations at batch 32, lib/config/vae.ts). Budget: docs/training.md#profiles.
+ * models of 3,000 iterations at batch 32, lib/config/vae.ts). Budget: docs/training.md#profiles.
  */
 const CPU: ClaimsPlan = {
   seeds: [1, 2, 3, 4, 5, 6, 7, 8],
