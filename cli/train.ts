@@ -3,6 +3,8 @@
  *   [--resume] [--iterations N] [--backend wasm]`
  * `deno task train --config FILE.json --out runs/NAME [--resume]`: a full config (GAN or VAE, as a run folder's
  *   config.json holds it) instead of a preset; `reproduce` uses it to train runs in parallel subprocesses.
+ * `deno task train --resume --out runs/NAME [--iterations N]`: continues that run with its own config.json, longer
+ *   when --iterations says so.
  *
  * Trains an InfoGAN-CR (or plain InfoGAN, alpha = 0) run into a run folder: config.json, log.jsonl, samples/,
  * checkpoint/, snapshots/ (the model just before CR switches on). The VAE baselines train through
@@ -61,7 +63,11 @@ export const command = defineCommand({
       placeholder: "runs/NAME",
       doc: "the run folder to write",
     },
-    resume: { type: "boolean", doc: "continue the checkpoint in --out where it stopped" },
+    resume: {
+      type: "boolean",
+      doc:
+        "continue the checkpoint in --out where it stopped (without --dataset or --config: with its own config.json)",
+    },
     iterations: {
       type: "number",
       schema: z.number().int().positive(),
@@ -99,6 +105,7 @@ export const command = defineCommand({
     "deno task train --dataset dsprites --model infogan-cr --profile cpu --seed 3 --out runs/dsprites-cr-s3",
     "deno task train --dataset dsprites --model factor-vae --gamma 10 --profile smoke --out runs/fvae-smoke",
     "deno task train --config runs/dsprites-cr-s3/config.json --out runs/copy",
+    "deno task train --resume --out runs/dsprites-cr-s3 --iterations 3000",
   ],
   check(flags, given) {
     if (flags.config !== undefined) {
@@ -108,8 +115,20 @@ export const command = defineCommand({
           `--config gives the whole config; drop ${clash.map((k) => "--" + k).join(", ")} (edit the file instead)`,
         );
       }
+    } else if (flags.dataset === undefined && flags.resume) {
+      // Continuing the run in --out with its own config.json: only its length may change.
+      const clash = PRESET_FLAGS.filter((k) => k !== "iterations" && given.has(k));
+      if (clash.length > 0) {
+        throw new UsageError(
+          `--resume without --dataset continues the run with its own config.json; drop ` +
+            `${clash.map((k) => "--" + k).join(", ")} (only --iterations may change it)`,
+        );
+      }
     } else if (flags.dataset === undefined) {
-      throw new UsageError("--dataset is required (dsprites, teapots or celeba), or give --config FILE");
+      throw new UsageError(
+        "--dataset is required (dsprites, teapots or celeba), or give --config FILE, or --resume to continue the run " +
+          "in --out",
+      );
     }
     if (flags.gamma !== undefined && flags.model !== "factor-vae") {
       throw new UsageError(`--gamma applies to --model factor-vae only (got --model ${flags.model})`);
@@ -155,21 +174,41 @@ export async function readConfigFile(path: string): Promise<GanConfig | VaeConfi
   );
 }
 
+/**
+ * The config of the run in `out` (for `--resume` without preset flags), with its length changed to `iterations` when
+ * given (the one change a resume allows besides output cadences).
+ */
+export async function runConfig(out: string, iterations?: number): Promise<GanConfig | VaeConfig> {
+  const path = `${out.replace(/\/+$/, "")}/config.json`;
+  try {
+    await Deno.stat(path);
+  } catch {
+    throw new UsageError(`--resume: ${out} holds no run (no config.json): give --dataset or --config to start one`);
+  }
+  const cfg = await readConfigFile(path);
+  if (iterations === undefined) return cfg;
+  return isGanConfig(cfg) ? parseGanConfig({ ...cfg, iterations }) : parseVaeConfig({ ...cfg, iterations });
+}
+
 if (import.meta.main) {
   await command.run(async (flags) => {
     const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
     const { train } = await import("../lib/train/trainer.ts");
     const { trainVae } = await import("../lib/train/vae_trainer.ts");
     const { datasetForConfig } = await import("../lib/data/registry.ts");
-    const fileConfig = flags.config === undefined ? undefined : await readConfigFile(flags.config);
+    const fileConfig = flags.config !== undefined
+      ? await readConfigFile(flags.config)
+      : flags.dataset === undefined
+      ? await runConfig(flags.out, flags.iterations)
+      : undefined;
     const backend = await initBackend({ backend: flags.backend });
     const grids = !flags["no-grids"];
     try {
       if (fileConfig !== undefined) {
         const cfg = fileConfig;
         console.error(
-          `training ${cfg.model} on ${cfg.dataset} (config ${flags.config}, ${cfg.iterations} iterations) into ` +
-            `${flags.out} on ${backend.description}`,
+          `training ${cfg.model} on ${cfg.dataset} (config ${flags.config ?? `${flags.out}/config.json`}, ` +
+            `${cfg.iterations} iterations) into ${flags.out} on ${backend.description}`,
         );
         const t0 = performance.now();
         const options = flags["data-options"];

@@ -9,7 +9,7 @@ import { presetFor } from "../lib/config/gan.ts";
 import { parseVaeConfig, presetFor as vaePreset } from "../lib/config/vae.ts";
 import { readTrainWall, type RunJob, trainInParallel, uniqueJobs } from "../lib/experiments/parallel_train.ts";
 import { memberStatus } from "../lib/selection/pool.ts";
-import { parseTrainFlags, readConfigFile } from "../cli/train.ts";
+import { parseTrainFlags, readConfigFile, runConfig } from "../cli/train.ts";
 
 function smokeGan(seed: number, iterations = 2) {
   return { ...presetFor("dsprites", "smoke", { model: "infogan", seed }), iterations, sampleEvery: 100 };
@@ -29,6 +29,38 @@ Deno.test("train --config: clashes with preset flags, and bad files are errors n
     const vae = parseVaeConfig({ ...vaePreset("dsprites", "smoke", "factor-vae"), gamma: 10 });
     await Deno.writeTextFile(join(dir, "vae.json"), JSON.stringify(vae));
     assert.deepEqual(await readConfigFile(join(dir, "vae.json")), vae);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train --resume --out DIR: continues the run with its own config, longer with --iterations", async () => {
+  assert.equal(parseTrainFlags(["--resume", "--out", "r", "--iterations", "9"]).iterations, 9);
+  assert.throws(() => parseTrainFlags(["--resume", "--out", "r", "--seed", "2"]), /drop --seed \(only --iterations/);
+  assert.throws(() => parseTrainFlags(["--out", "r"]), /or --resume to continue the run in --out/);
+  const dir = await Deno.makeTempDir({ prefix: "igcr-resume-" });
+  try {
+    await assert.rejects(runConfig(join(dir, "none")), /none holds no run \(no config\.json\)/);
+    const run = join(dir, "run");
+    const train = async (...args: string[]) => {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", new URL("../cli/train.ts", import.meta.url).pathname, ...args],
+        env: { IGCR_THREADS: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(r.success, new TextDecoder().decode(r.stderr).slice(-800));
+    };
+    const cfg = { ...smokeGan(4, 2), checkpointEvery: 1 };
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(join(dir, "c.json"), JSON.stringify(cfg));
+    await train("--config", join(dir, "c.json"), "--out", run, "--no-grids");
+    assert.equal((await memberStatus(run)).iteration, 2);
+    await train("--resume", "--out", run, "--iterations", "4", "--no-grids");
+    const st = await memberStatus(run);
+    assert.deepEqual([st.state, st.iteration, st.iterations], ["done", 4, 4]);
+    // The same run otherwise: its own seed and settings, only the length changed.
+    assert.deepEqual(await runConfig(run), { ...(await readConfigFile(join(dir, "c.json"))), iterations: 4 });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
