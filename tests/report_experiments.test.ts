@@ -12,6 +12,7 @@ import { comparisonBars, metricsComparisonTable, oursMeans } from "../lib/experi
 import { pickScores } from "../lib/experiments/toolkit.ts";
 import type { ReportSection } from "../lib/report/types.ts";
 import { parseReproduceFlags } from "../reproduce.ts";
+import { jsonKey } from "../lib/io/canonical_json.ts";
 
 async function withCtx(fn: (ctx: ExperimentContext, dir: string) => Promise<void>, profile: "smoke" | "cpu" = "smoke") {
   const dir = await Deno.makeTempDir({ prefix: "igcr-exp-" });
@@ -51,6 +52,21 @@ Deno.test("step: runs once, then returns the stored result without running again
     assert.equal(calls, 2);
     assert.throws(() => ctx.stepPath("../escape"), /only letters/);
     assert.throws(() => ctx.runDir("a/b"), /only letters/);
+  });
+});
+
+Deno.test("step: a stored result is reused only with the same key (the configs of the runs it scored)", async () => {
+  await withCtx(async (ctx) => {
+    let calls = 0;
+    const work = () => Promise.resolve(++calls);
+    const a = await jsonKey({ lr: 1e-4, iterations: 3000 });
+    assert.equal(a, await jsonKey({ iterations: 3000, lr: 1e-4 }), "key order does not matter");
+    const b = await jsonKey({ lr: 3e-4, iterations: 3000 });
+    assert.equal(await ctx.step("eval-x", work, a), 1);
+    assert.equal(await ctx.step("eval-x", work, a), 1, "same key: reused");
+    assert.equal(await ctx.step("eval-x", work, b), 2, "another key (a retrained run): computed again");
+    assert.equal(await ctx.step("eval-x", work), 3, "a keyed marker does not serve an unkeyed call");
+    assert.equal(await ctx.step("eval-x", work), 3);
   });
 });
 

@@ -6,6 +6,7 @@
  * get the data and trains on a small stand-in instead, so the notebook and `reproduce` still run end to end: our
  * rendered teapots, downsampled to 32×32 and mapped to [-1, 1] like the faces. The report labels which was used.
  */
+import { jsonKey } from "../io/canonical_json.ts";
 import { presetFor } from "../config/gan.ts";
 import type { TrainingData } from "../train/trainer.ts";
 import type { ReportSection } from "../report/types.ts";
@@ -96,7 +97,7 @@ async function run(ctx: ExperimentContext): Promise<ReportSection> {
       ? await trainWithLivePlot(cfg, runDir, source.data, `Training ${name}`)
       : await ensureTrained(cfg, runDir, source.data);
     return { iterations, wallS: (performance.now() - t0) / 1000 };
-  });
+  }, await jsonKey(cfg));
   const figures = await ctx.figures(`figures-${source.kind}`, async () => {
     const model = await loadRunModel(runDir);
     try {

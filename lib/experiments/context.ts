@@ -37,6 +37,8 @@ export function profileFromEnv(fallback: Profile = "smoke"): Profile {
 interface StepMarker<T> {
   step: string;
   profile: Profile;
+  /** What the result depends on besides the profile (e.g. a hash of the run configs it scored); see `step`. */
+  key?: string;
   finishedAt: string;
   wallTimeS: number;
   result: T;
@@ -121,11 +123,15 @@ export class ExperimentContext {
     return m !== null && m.profile === this.profile;
   }
 
-  /** Runs fn once per profile; later calls return the stored result (JSON round-tripped, so keep results plain). */
-  async step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs fn once per profile (and `key`); later calls return the stored result (JSON round-tripped, so keep results
+   * plain). A step whose result depends on run folders passes a key of their configs (`jsonKey`): when the configs
+   * change (a preset was edited, a run retrained), the stored result no longer matches and fn runs again.
+   */
+  async step<T>(name: string, fn: () => Promise<T>, key?: string): Promise<T> {
     const path = this.stepPath(name);
     const marker = await readJsonIfExists<StepMarker<T>>(path);
-    if (marker && marker.profile === this.profile) {
+    if (marker && marker.profile === this.profile && marker.key === key) {
       this.spentS += marker.wallTimeS;
       this.log(`step ${name}: done in an earlier session (${marker.finishedAt}), reusing its result`);
       return marker.result;
@@ -140,6 +146,7 @@ export class ExperimentContext {
       {
         step: name,
         profile: this.profile,
+        key,
         finishedAt: new Date().toISOString(),
         wallTimeS,
         result,

@@ -29,6 +29,7 @@ import {
   EVAL_SEED,
   pairedConfigs,
   pairedJobs,
+  pairedKey,
   pairedRuns,
   type PairedSeed,
   phaseRunName,
@@ -250,7 +251,14 @@ export async function pairedAnalysis(ctx: ExperimentContext, data: Dataset): Pro
   const plan = claimsPlan(ctx.profile);
   const runs = await pairedRuns(ctx, data);
   const seeds = runs.map((r) => r.seed);
-  const noise = await evaluationNoise(ctx, crRunName(runs[0].seed), data, plan.evalNoiseSeeds);
+  const noise = await evaluationNoise(
+    ctx,
+    crRunName(runs[0].seed),
+    data,
+    plan.evalNoiseSeeds,
+    undefined,
+    await pairedKey(ctx.profile, runs[0].seed, data),
+  );
   const curve = await learningCurve(ctx, data, runs);
   const stats = pairedStatistics(runs, ctx.profile);
   const verdict = claim1Verdict(stats.crVsControl, noise.sd.factorVae);

@@ -44,6 +44,8 @@ export async function evaluationNoise(
   data: Dataset,
   seeds: number[],
   metrics?: MetricName[],
+  /** What the run's model depends on (a key of its config), so a retrained run is scored again. */
+  key?: string,
 ): Promise<EvalNoise> {
   const scores = await ctx.step(`eval-noise-${name}`, async () => {
     const out: Scores[] = [];
@@ -51,6 +53,6 @@ export async function evaluationNoise(
       out.push(await scoreRunFile(ctx, ctx.runDir(name), `metrics-evalseed-${seed}.json`, data, { seed, metrics }));
     }
     return out;
-  });
+  }, key);
   return { run: name, seeds, scores, ...noiseOf(scores) };
 }

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { alphaSwitchIteration, type GanConfig } from "../config/gan.ts";
 import type { TrainingData } from "../train/trainer.ts";
 import { join } from "node:path";
+import { jsonKey } from "../io/canonical_json.ts";
 import type { Generator, TrainedModel } from "../models/capabilities.ts";
 import { Rng } from "../rng.ts";
 import type { ReportFigure } from "../report/types.ts";
@@ -73,6 +74,7 @@ export async function trainAndEvaluate(
   const shipped = ctx.shippedRun(name, cfg);
   const runDir = shipped ?? ctx.runDir(name);
   if (shipped) ctx.log(`using the shipped model ${shipped} (set IGCR_TRAIN=1 to train it from scratch)`);
+  const key = await jsonKey(cfg);
   const train = await ctx.step(`train-${name}${shipped ? "-shipped" : ""}`, async () => {
     if (shipped) return { iterations: cfg.iterations, wallS: (await readTrainWall(shipped))?.seconds ?? 0 };
     const t0 = performance.now();
@@ -82,7 +84,7 @@ export async function trainAndEvaluate(
     // Trained by `reproduce --parallel` before this step: its subprocess recorded what the training took.
     const recorded = await readTrainWall(runDir);
     return { iterations, wallS: recorded?.seconds ?? (performance.now() - t0) / 1000 };
-  });
+  }, key);
   const evaluated = await ctx.step(`eval-${name}${shipped ? "-shipped" : ""}`, async () => {
     const t0 = performance.now();
     const score = async (model: TrainedModel, file: string) => {
@@ -108,7 +110,7 @@ export async function trainAndEvaluate(
     const snap = await loadSnapshotBeforeCr(runDir);
     const before = snap ? await score(snap, "metrics-before-cr.json") : null;
     return { before, after, wallS: (performance.now() - t0) / 1000 };
-  });
+  }, key);
   return {
     name,
     seed: cfg.seed,

@@ -9,7 +9,7 @@ import { snapshotPath } from "../train/trainer.ts";
 import { learningCurveChart } from "../viz/charts.ts";
 import type { ReportFigure } from "../report/types.ts";
 import type { ExperimentContext } from "./context.ts";
-import { type Arm, armRunName, pairedConfigs, type PairedSeed, scoreRunFile } from "./paired_runs.ts";
+import { type Arm, armRunName, pairedConfigs, pairedKey, type PairedSeed, scoreRunFile } from "./paired_runs.ts";
 import { table1Row } from "./paper_tables.ts";
 import type { Dataset } from "./toolkit.ts";
 
@@ -52,7 +52,7 @@ export async function learningCurve(
         }
       }
       return out;
-    });
+    }, await pairedKey(ctx.profile, seed, data));
     points.push(...scored);
     const end = (arm: Arm, iteration: number, s: PairedSeed["cr"]) => ({
       seed,

@@ -11,6 +11,7 @@
  * InfoGAN-CR pool of claim 2.
  */
 import { join } from "node:path";
+import { jsonKey } from "../io/canonical_json.ts";
 import { alphaSwitchIteration, type GanConfig, parseGanConfig, presetFor } from "../config/gan.ts";
 import { claimsPlan } from "../config/claims.ts";
 import { readJsonIfExists } from "../io/atomic.ts";
@@ -162,7 +163,13 @@ async function trainRun(
     else await ensureTrained(cfg, dir, data);
     // Trained by `reproduce --parallel` before this step: its subprocess recorded what the training took.
     return (await readTrainWall(dir))?.seconds ?? (performance.now() - t0) / 1000;
-  });
+  }, await jsonKey(cfg));
+}
+
+/** The key of steps that score a seed's three runs: their configs as trained on `data`. */
+export async function pairedKey(profile: Profile, seed: number, data: Dataset): Promise<string> {
+  const c = pairedConfigs(profile, seed);
+  return await jsonKey([c.phase, c.cr, c.control].map((cfg) => withDataSource(cfg, data)));
 }
 
 export interface PairedSeed {
@@ -195,7 +202,7 @@ export async function pairedRuns(ctx: ExperimentContext, data: Dataset, seeds?: 
       const cr = await scoreRunFile(ctx, ctx.runDir(crRunName(seed)), "metrics.json", data);
       const control = await scoreRunFile(ctx, ctx.runDir(controlRunName(seed)), "metrics.json", data);
       return { before, cr, control, wallS: (performance.now() - t0) / 1000 };
-    });
+    }, await pairedKey(ctx.profile, seed, data));
     out.push({
       seed,
       branchAt: c.branchAt,

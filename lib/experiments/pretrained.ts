@@ -5,6 +5,7 @@
  * different profile, seed or variant. `IGCR_TRAIN=1` turns this off (train from scratch).
  */
 import { join } from "node:path";
+import { canonicalJson } from "../io/canonical_json.ts";
 
 /** data/pretrained/ of this checkout. */
 export const PRETRAINED_DIR = new URL("../../data/pretrained/", import.meta.url).pathname;
@@ -31,15 +32,5 @@ export function pretrainedRunDir(name: string, config: unknown, root = PRETRAINE
 
 /** Whether two configs are equal as JSON, whatever the key order. */
 export function sameConfig(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}
-
-function canonical(v: unknown): string {
-  return JSON.stringify(
-    v,
-    (_k, x) =>
-      x && typeof x === "object" && !Array.isArray(x)
-        ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-        : x,
-  );
+  return canonicalJson(a) === canonicalJson(b);
 }

@@ -5,6 +5,9 @@
  * Used by reproduce.ts and notebooks/04_model_selection.ipynb.
  */
 import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { readJsonIfExists } from "../io/atomic.ts";
+import { jsonKey } from "../io/canonical_json.ts";
 import { claimsPlan } from "../config/claims.ts";
 import { presetFor as vaePresetFor } from "../config/vae.ts";
 import { parseVaeConfig } from "../config/vae.ts";
@@ -123,13 +126,15 @@ export async function vaePool(ctx: ExperimentContext, data: Dataset): Promise<Po
     for (const gamma of VAE_POOL_GAMMAS) {
       const name = vaeRunName(gamma, seed);
       const runDir = ctx.runDir(name);
+      const config = withDataSource(vaeConfig(ctx.profile, gamma, seed), data);
+      const key = await jsonKey(config);
       const trained = await ctx.step(`train-${name}`, async () => {
         const t0 = performance.now();
         const resume = await hasCheckpoint(`${runDir}/checkpoint`);
-        await trainVae(withDataSource(vaeConfig(ctx.profile, gamma, seed), data), runDir, { data, resume });
+        await trainVae(config, runDir, { data, resume });
         const recorded = await readTrainWall(runDir);
         return { wallS: recorded?.seconds ?? (performance.now() - t0) / 1000 };
-      });
+      }, key);
       const evaluated = await ctx.step(`eval-${name}`, async () => {
         const t0 = performance.now();
         const model = await loadRunModel(runDir);
@@ -142,7 +147,7 @@ export async function vaePool(ctx: ExperimentContext, data: Dataset): Promise<Po
         } finally {
           model.dispose();
         }
-      });
+      }, key);
       out.push({
         name,
         setting: `gamma ${gamma}, seed ${seed}`,
@@ -153,6 +158,17 @@ export async function vaePool(ctx: ExperimentContext, data: Dataset): Promise<Po
     }
   }
   return out;
+}
+
+/** A key of the configs of the runs in `runDirs` (their config.json), for steps that score those runs. */
+async function runConfigsKey(runDirs: string[]): Promise<string> {
+  const configs = [];
+  for (const dir of runDirs) {
+    const c = await readJsonIfExists(join(dir, "config.json"));
+    if (c === null) throw new Error(`${dir}: no config.json (not a finished run)`);
+    configs.push(c);
+  }
+  return await jsonKey(configs);
 }
 
 /** Real dSprites images for UDR (the same for every model of a pool). */
@@ -202,7 +218,7 @@ export async function selectFromPool(
     } finally {
       for (const m of models) m.dispose();
     }
-  });
+  }, await runConfigsKey(members.map((m) => m.runDir)));
   // JSON has no NaN: the never-computed UDR diagonal is stored as null and restored here.
   const back = (c: { scores: number[]; pick: number; matrix: (number | null)[][] }): CriterionResult => ({
     ...c,
@@ -288,9 +304,10 @@ export function baselineThreshold(untrained: number[], noiseSd: number, clearMar
 async function untrainedGan(ctx: ExperimentContext, data: Dataset): Promise<number[]> {
   const plan = claimsPlan(ctx.profile);
   if (!plan.snapshotAt.includes(0)) throw new Error(`the ${ctx.profile} plan keeps no iteration-0 snapshot`);
+  const seeds = plan.curveSeeds.filter((s) => GAN_POOL_SEEDS[ctx.profile].includes(s));
   return await ctx.step("untrained-gan", async () => {
     const out: number[] = [];
-    for (const seed of plan.curveSeeds.filter((s) => GAN_POOL_SEEDS[ctx.profile].includes(s))) {
+    for (const seed of seeds) {
       const s = await scoreRunFile(ctx, ctx.runDir(phaseRunName(seed)), "metrics-iter-0.json", data, {
         checkpoint: snapshotPath(0),
         metrics: ["factor-vae", "mig"],
@@ -298,15 +315,16 @@ async function untrainedGan(ctx: ExperimentContext, data: Dataset): Promise<numb
       out.push(s.factorVae ?? NaN);
     }
     return out;
-  });
+  }, await runConfigsKey(seeds.map((seed) => ctx.runDir(phaseRunName(seed)))));
 }
 
 /** The FactorVAE pool's untrained baseline: each VAE seed's initial weights, scored like the members. */
 async function untrainedVae(ctx: ExperimentContext, data: Dataset): Promise<number[]> {
+  const configs = VAE_POOL_SEEDS[ctx.profile].map((seed) => vaeConfig(ctx.profile, VAE_POOL_GAMMAS[0], seed));
   return await ctx.step("untrained-vae", async () => {
     const out: number[] = [];
-    for (const seed of VAE_POOL_SEEDS[ctx.profile]) {
-      const trainer = createVaeTrainer(vaeConfig(ctx.profile, VAE_POOL_GAMMAS[0], seed), { data });
+    for (const config of configs) {
+      const trainer = createVaeTrainer(config, { data });
       try {
         const s = await scoreModel(trainer.model(), data, EVAL_SEED, ctx.profile, {
           backend: ctx.backend,
@@ -318,7 +336,7 @@ async function untrainedVae(ctx: ExperimentContext, data: Dataset): Promise<numb
       }
     }
     return out;
-  });
+  }, await jsonKey(configs));
 }
 
 /** Per-model listing: supervised FactorVAE and MIG next to each criterion's score, picks marked. */
@@ -485,8 +503,22 @@ export async function selectionAnalysis(ctx: ExperimentContext, data: Dataset): 
   const plan = claimsPlan(ctx.profile);
   const gan = await selectFromPool(ctx, "InfoGAN-CR", await ganPool(ctx, data), data);
   const vae = await selectFromPool(ctx, "FactorVAE", await vaePool(ctx, data), data);
-  const ganNoise = await evaluationNoise(ctx, gan.members[0].name, data, plan.evalNoiseSeeds);
-  const vaeNoise = await evaluationNoise(ctx, vae.members[0].name, data, plan.evalNoiseSeeds, ["factor-vae", "mig"]);
+  const ganNoise = await evaluationNoise(
+    ctx,
+    gan.members[0].name,
+    data,
+    plan.evalNoiseSeeds,
+    undefined,
+    await runConfigsKey([gan.members[0].runDir]),
+  );
+  const vaeNoise = await evaluationNoise(
+    ctx,
+    vae.members[0].name,
+    data,
+    plan.evalNoiseSeeds,
+    ["factor-vae", "mig"],
+    await runConfigsKey([vae.members[0].runDir]),
+  );
   const baselines: Record<PoolName, UntrainedBaseline> = {
     "InfoGAN-CR": baselineThreshold(await untrainedGan(ctx, data), ganNoise.sd.factorVae ?? NaN, plan.clearMargin),
     FactorVAE: baselineThreshold(await untrainedVae(ctx, data), vaeNoise.sd.factorVae ?? NaN, plan.clearMargin),
