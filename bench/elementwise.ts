@@ -18,7 +18,7 @@ import type { WasmBackend } from "../lib/kernels/wasm.ts";
 import { encodeModel, OnnxGraph } from "../lib/onnx/model.ts";
 import { loadOrt, OrtSession } from "../lib/kernels/native/ort.ts";
 import { batchNormFused, batchNormOps } from "./fused_batch_norm.ts";
-import { type BatchNormFn, buildIteration, timeIteration } from "./iteration.ts";
+import { type BatchNormFn, buildIteration, median, timeIteration } from "./iteration.ts";
 
 const SHAPE = [64, 32, 32, 32];
 const C = SHAPE[3];
@@ -32,8 +32,7 @@ function time(f: () => void, n = 25): number {
     f();
     t.push(performance.now() - t0);
   }
-  t.sort((a, b) => a - b);
-  return t[n >> 1];
+  return median(t);
 }
 
 /** A fresh output on the heap, `fill` writing it through heap views taken after the allocation, then freed. */
@@ -73,9 +72,7 @@ async function iterationVariants(rounds: number): Promise<Record<string, number>
   const out: Record<string, number> = {};
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   for (const [name] of variants) {
-    out[`iteration, batch norm as ${name}: wall ms (median of rounds)`] = wall.get(name)!.sort((a, b) => a - b)[
-      rounds >> 1
-    ];
+    out[`iteration, batch norm as ${name}: wall ms (median of rounds)`] = median(wall.get(name)!);
     out[`iteration, batch norm as ${name}: cpu ms (mean)`] = mean(cpu.get(name)!);
   }
   return out;

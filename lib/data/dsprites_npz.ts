@@ -4,7 +4,7 @@
  * (N x 6) is read whole. Path: the `path` option, else the environment variable IGCR_DSPRITES_NPZ.
  */
 import { parseNpyHeader, readNpy, zipEntries, zipEntryBytes, zipEntryStream } from "./npy.ts";
-import { sha256Hex } from "./source.ts";
+import { sha256Hex } from "../io/hash.ts";
 
 export const DSPRITES_NPZ_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz";
 

@@ -37,12 +37,6 @@ export function describeDataSource(info: DataSourceInfo): string {
   return `${info.dataset}, as this toolkit makes it`;
 }
 
-/** Lowercase hex SHA-256 of some bytes. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * A config with the data source it was trained on: `data` set to the file's record, or removed for built-in images
  * (so configs of runs on built-in images stay as they always were, and match the shipped models').

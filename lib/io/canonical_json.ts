@@ -2,6 +2,7 @@
  * JSON with object keys sorted at every level, so that two equal values (configs, step inputs) give the same text
  * whatever order their keys were written in; and a short hash of it, to key caches and resumable steps.
  */
+import { sha256Hex } from "./hash.ts";
 
 export function canonicalJson(v: unknown): string {
   return JSON.stringify(
@@ -15,6 +16,5 @@ export function canonicalJson(v: unknown): string {
 
 /** 16 hex digits of a sha256 over the canonical JSON of `v`. */
 export async function jsonKey(v: unknown): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(v)));
-  return Array.from(new Uint8Array(d).slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  return (await sha256Hex(canonicalJson(v))).slice(0, 16);
 }

@@ -17,6 +17,7 @@
 import type { Rng } from "../rng.ts";
 import type { Encoder, Generator } from "../models/capabilities.ts";
 import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
+import { sha256Hex } from "../io/hash.ts";
 import {
   centralityFromMatrix,
   checkPool,
@@ -51,11 +52,6 @@ export interface CellStore {
   /** NaN for a cell whose score was not a number. */
   get(i: number, j: number): number;
   put(i: number, j: number, value: number, meta?: Record<string, unknown>): Promise<void>;
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The cache key of a set of inputs: 16 hex digits of a sha256 over their canonical JSON. */
