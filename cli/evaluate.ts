@@ -117,6 +117,7 @@ if (import.meta.main) {
     const { loadTrainedModel } = await import("../lib/models/load.ts");
     const { evaluateMetrics } = await import("../lib/metrics/evaluate.ts");
     const { writeJsonAtomic } = await import("../lib/io/atomic.ts");
+    const { checkpointIteration } = await import("../lib/train/checkpoint.ts");
     const backend = await initBackend({ backend: flags.backend });
     const model = await loadTrainedModel(runDir, flags.snapshot ? { checkpoint: flags.snapshot } : {});
     try {
@@ -134,6 +135,7 @@ if (import.meta.main) {
         onProgress: (m) => console.error(`  ${m}`),
       });
       const name = flags.snapshot ? `metrics-${flags.snapshot.replaceAll("/", "_")}.json` : "metrics.json";
+      result.checkpointIteration = await checkpointIteration(`${runDir}/${flags.snapshot ?? "checkpoint"}`);
       await writeJsonAtomic(`${runDir}/${name}`, { run: runDir, snapshot: flags.snapshot ?? null, ...result });
       console.log(metricsTable(result));
       if (result.protocol === "disentanglement-lib") console.log(`\n${dlibMirrorLines(flags.metrics).join("\n")}`);

@@ -28,6 +28,7 @@ import type { VaeModel } from "../lib/models/vae.ts";
 import type { ModelCentralityResult } from "../lib/selection/model_centrality.ts";
 import type { UdrResult } from "../lib/selection/udr.ts";
 import { listPoolMembers, readPoolSpec } from "../lib/selection/pool.ts";
+import { checkpointIteration } from "../lib/train/checkpoint.ts";
 import type { CellInputs, FolderCellStore } from "../lib/selection/cross_eval_cells.ts";
 import { slurmClient } from "../lib/cluster/slurm.ts";
 import { readPoolState } from "../lib/cluster/pool_state.ts";
@@ -277,9 +278,22 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
     if (needData) data = await datasetFor(datasetName);
     for (let i = 0; i < members.length; i++) {
       let s: number | undefined;
+      let saved: { checkpointIteration?: unknown } | undefined;
       try {
-        s = supervisedFactorVae(JSON.parse(await Deno.readTextFile(`${members[i].dir}/metrics.json`)));
+        saved = JSON.parse(await Deno.readTextFile(`${members[i].dir}/metrics.json`));
       } catch { /* no metrics.json */ }
+      s = supervisedFactorVae(saved);
+      // A score saved before the member was trained further describes another model: not used.
+      const now = await checkpointIteration(`${members[i].dir}/checkpoint`);
+      if (s !== undefined && typeof saved?.checkpointIteration === "number" && saved.checkpointIteration !== now) {
+        console.error(
+          `${
+            members[i].dir
+          }/metrics.json scored iteration ${saved.checkpointIteration}, the checkpoint is at ${now}: ` +
+            "not used (run `deno task evaluate` on it, or pass --supervised)",
+        );
+        s = undefined;
+      }
       if (s !== undefined) {
         supervisedSource.push("metrics.json");
       } else if (flags.supervised && data) {

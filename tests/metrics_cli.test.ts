@@ -36,6 +36,7 @@ Deno.test({
       assert.equal(m.protocol, "infogan-cr");
       assert.equal(m.profile, "smoke");
       assert.equal(m.seed, 4);
+      assert.equal(m.checkpointIteration, 0, "the scored checkpoint's iteration, so a longer run is not given it");
       assert.match(m.backend, /wasm/);
       assert.equal(m.dataset, "dsprites");
       assert.deepEqual(m.factors, ["shape", "scale", "orientation", "posX", "posY"]);

@@ -11,7 +11,8 @@ import { saveCheckpoint } from "../lib/train/checkpoint.ts";
 
 await tf.setBackend("cpu");
 
-async function fakeGanRun(dir: string, seed: number, factorVae?: number): Promise<void> {
+/** A run folder at the smoke preset's last iteration; `scoredAt` records which iteration its metrics.json scored. */
+async function fakeGanRun(dir: string, seed: number, factorVae?: number, scoredAt?: number): Promise<void> {
   const cfg = presetFor("dsprites", "smoke", { seed });
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(cfg));
@@ -30,7 +31,7 @@ async function fakeGanRun(dir: string, seed: number, factorVae?: number): Promis
   if (factorVae !== undefined) {
     await Deno.writeTextFile(
       `${dir}/metrics.json`,
-      JSON.stringify({ schema: "igcr-metrics/1", scores: { factorVae } }),
+      JSON.stringify({ schema: "igcr-metrics/1", scores: { factorVae }, checkpointIteration: scoredAt }),
     );
   }
 }
@@ -38,9 +39,9 @@ async function fakeGanRun(dir: string, seed: number, factorVae?: number): Promis
 Deno.test("select CLI: ranks a pool, writes selection.json and plots, reports picks against metrics.json", async () => {
   const root = await Deno.makeTempDir({ prefix: "select_cli_" });
   try {
-    await fakeGanRun(`${root}/s0`, 0, 0.61);
-    await fakeGanRun(`${root}/s1`, 1, 0.55);
-    await fakeGanRun(`${root}/s2`, 2);
+    await fakeGanRun(`${root}/s0`, 0, 0.61, presetFor("dsprites", "smoke").iterations);
+    await fakeGanRun(`${root}/s1`, 1, 0.55); // a metrics.json that predates the recorded iteration: used
+    await fakeGanRun(`${root}/s2`, 2, 0.99, 3); // scored at iteration 3, trained further since: stale
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -64,10 +65,11 @@ Deno.test("select CLI: ranks a pool, writes selection.json and plots, reports pi
     assert.equal(sel.schema, "igcr-selection/1");
     assert.equal(sel.profile, "smoke");
     assert.deepEqual(sel.members.map((m: { name: string }) => m.name), ["s0", "s1", "s2"]);
-    // s0 and s1 from metrics.json; s2 has none and is evaluated by --supervised.
+    // s0 and s1 from metrics.json; s2's describes iteration 3 of a run now at 6, so --supervised evaluates it.
     const sup = sel.members.map((m: { supervisedFactorVae: number }) => m.supervisedFactorVae);
     assert.deepEqual(sup.slice(0, 2), [0.61, 0.55]);
-    assert.ok(sup[2] >= 0 && sup[2] <= 1);
+    assert.ok(sup[2] >= 0 && sup[2] <= 1 && sup[2] !== 0.99, `s2 scored again: ${sup[2]}`);
+    assert.match(stderr, /s2\/metrics\.json scored iteration 3, the checkpoint is at 6: not used/);
     assert.match(sel.members[2].supervisedSource, /evaluated here \(infogan-cr, smoke\)/);
     const sorted = [...sup].sort((a, b) => a - b);
     const row = (label: string) => sel.comparison.find((r: { label: string }) => r.label === label);

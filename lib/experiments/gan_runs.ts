@@ -8,7 +8,7 @@ import { alphaSwitchIteration, type GanConfig } from "../config/gan.ts";
 import type { TrainingData } from "../train/trainer.ts";
 import { join } from "node:path";
 import { jsonKey } from "../io/canonical_json.ts";
-import type { Generator, TrainedModel } from "../models/capabilities.ts";
+import type { Generator } from "../models/capabilities.ts";
 import { Rng } from "../rng.ts";
 import type { ReportFigure } from "../report/types.ts";
 import { lineChart } from "../viz/charts.ts";
@@ -20,23 +20,17 @@ import {
   ensureTrained,
   framesToGif,
   imagesToPng,
-  loadRunModel,
-  loadSnapshotBeforeCr,
-  pickScores,
   readTrainingLog,
+  reusableScores,
   scoreModel,
+  snapshotBeforeCr,
 } from "./toolkit.ts";
+import { loadTrainedModel } from "../models/load.ts";
+import { checkpointIteration } from "../train/checkpoint.ts";
 import { readJsonIfExists } from "../io/atomic.ts";
 import { withDataSource } from "../data/source.ts";
 import { readTrainWall } from "./parallel_train.ts";
 import type { Scores } from "./tables.ts";
-
-interface MetricsFile {
-  seed: number;
-  profile: string;
-  protocol: string;
-  scores: Record<string, number | undefined>;
-}
 
 export interface GanRunResult {
   name: string;
@@ -87,27 +81,32 @@ export async function trainAndEvaluate(
   }, key);
   const evaluated = await ctx.step(`eval-${name}${shipped ? "-shipped" : ""}`, async () => {
     const t0 = performance.now();
-    const score = async (model: TrainedModel, file: string) => {
-      // Another experiment may have scored this shared run already, with the same seed and sizes: reuse it.
-      const previous = await readJsonIfExists<MetricsFile>(join(runDir, file));
-      if (
-        previous && previous.seed === evalSeed && previous.profile === ctx.profile && previous.protocol === "infogan-cr"
-      ) {
-        model.dispose();
-        return pickScores(previous.scores);
+    const score = async (sub: string, file: string) => {
+      // A shipped model's folder is read-only data: scores at other sizes go to the context's own run folder.
+      const saveTo = join(shipped ? ctx.runDir(name) : runDir, file);
+      const iteration = await checkpointIteration(join(runDir, sub));
+      // Another experiment may have scored this shared run already, with the same seed, sizes and checkpoint: reuse it.
+      for (const candidate of new Set([join(runDir, file), saveTo])) {
+        const reused = reusableScores(await readJsonIfExists(candidate), {
+          seed: evalSeed,
+          profile: ctx.profile,
+          checkpointIteration: iteration,
+        });
+        if (reused) return reused;
       }
+      const model = await loadTrainedModel(runDir, sub === "checkpoint" ? {} : { checkpoint: sub });
       try {
-        // A shipped model's folder is read-only data: scores at other sizes go to the context's own run folder.
         return await scoreModel(model, data, evalSeed, ctx.profile, {
           backend: ctx.backend,
-          saveTo: join(shipped ? ctx.runDir(name) : runDir, file),
+          saveTo,
+          checkpointIteration: iteration,
         });
       } finally {
         model.dispose();
       }
     };
-    const after = await score(await loadRunModel(runDir), "metrics.json");
-    const snap = await loadSnapshotBeforeCr(runDir);
+    const after = await score("checkpoint", "metrics.json");
+    const snap = await snapshotBeforeCr(runDir);
     const before = snap ? await score(snap, "metrics-before-cr.json") : null;
     return { before, after, wallS: (performance.now() - t0) / 1000 };
   }, key);

@@ -18,12 +18,13 @@ import { readJsonIfExists } from "../io/atomic.ts";
 import type { MetricName } from "../metrics/protocols.ts";
 import { loadTrainedModel } from "../models/load.ts";
 import { branchRun } from "../train/branch.ts";
+import { checkpointIteration } from "../train/checkpoint.ts";
 import { withDataSource } from "../data/source.ts";
 import type { ExperimentContext, Profile } from "./context.ts";
 import { trainWithLivePlot } from "./gan_runs.ts";
 import { readTrainWall, type RunJob } from "./parallel_train.ts";
 import type { Scores } from "./tables.ts";
-import { type Dataset, ensureTrained, pickScores, scoreModel } from "./toolkit.ts";
+import { type Dataset, ensureTrained, reusableScores, scoreModel } from "./toolkit.ts";
 
 /** Metric sampling seed shared by every model, so all are scored on the same factor draws. */
 export const EVAL_SEED = 20200;
@@ -102,17 +103,10 @@ export function pairedJobs(profile: Profile, seeds = claimsPlan(profile).seeds):
   ];
 }
 
-interface MetricsFile {
-  seed: number;
-  profile: string;
-  protocol: string;
-  metrics: string[];
-  scores: Record<string, number | undefined>;
-}
-
 /**
  * Scores a run folder's model (or one of its checkpoints) with the infogan-cr protocol at the context's profile sizes,
- * writing `<runDir>/<file>`; a file already there with the same seed, profile, protocol and metrics is reused (another
+ * writing `<runDir>/<file>`; a file already there with the same seed, profile, protocol, metrics and checkpoint iteration
+ * is reused (another
  * experiment of the report may have scored the same run).
  */
 export async function scoreRunFile(
@@ -124,20 +118,22 @@ export async function scoreRunFile(
 ): Promise<Scores> {
   const seed = opts.seed ?? EVAL_SEED;
   const path = join(runDir, file);
-  const previous = await readJsonIfExists<MetricsFile>(path);
-  const wanted = opts.metrics ? [...opts.metrics].sort().join(",") : null;
-  if (
-    previous && previous.seed === seed && previous.profile === ctx.profile && previous.protocol === "infogan-cr" &&
-    (wanted === null ? previous.metrics.length === 7 : [...previous.metrics].sort().join(",") === wanted)
-  ) {
-    return pickScores(previous.scores);
-  }
+  const checkpoint = opts.checkpoint ?? "checkpoint";
+  const iteration = await checkpointIteration(join(runDir, checkpoint));
+  const reused = reusableScores(await readJsonIfExists(path), {
+    seed,
+    profile: ctx.profile,
+    checkpointIteration: iteration,
+    metrics: opts.metrics,
+  });
+  if (reused) return reused;
   const model = await loadTrainedModel(runDir, opts.checkpoint ? { checkpoint: opts.checkpoint } : {});
   try {
     return await scoreModel(model, data, seed, ctx.profile, {
       backend: ctx.backend,
       saveTo: path,
       metrics: opts.metrics,
+      checkpointIteration: iteration,
     });
   } finally {
     model.dispose();

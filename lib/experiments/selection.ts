@@ -26,7 +26,7 @@ import {
 import { udr, UDR_SAMPLES } from "../selection/udr.ts";
 import { createVaeTrainer, trainVae } from "../train/vae_trainer.ts";
 import { type DataSourceInfo, dataSourceOf, withDataSource } from "../data/source.ts";
-import { hasCheckpoint } from "../train/checkpoint.ts";
+import { checkpointIteration, hasCheckpoint } from "../train/checkpoint.ts";
 import { snapshotPath } from "../train/trainer.ts";
 import { formatCell } from "../report/format.ts";
 import type { Cell, ReportFigure, ReportSection, ReportTable } from "../report/types.ts";
@@ -142,6 +142,7 @@ export async function vaePool(ctx: ExperimentContext, data: Dataset): Promise<Po
           const scores = await scoreModel(model, data, EVAL_SEED, ctx.profile, {
             backend: ctx.backend,
             saveTo: `${runDir}/metrics.json`,
+            checkpointIteration: await checkpointIteration(`${runDir}/checkpoint`),
           });
           return { scores, wallS: (performance.now() - t0) / 1000 };
         } finally {

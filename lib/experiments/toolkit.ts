@@ -12,7 +12,7 @@ import { memberStatus } from "../selection/pool.ts";
 import { sameConfig } from "./pretrained.ts";
 import type { Encoder, TrainedModel } from "../models/capabilities.ts";
 import { loadTrainedModel } from "../models/load.ts";
-import { evaluateMetrics } from "../metrics/evaluate.ts";
+import { evaluateMetrics, type MetricsResult } from "../metrics/evaluate.ts";
 import type { MetricName } from "../metrics/protocols.ts";
 import { framesToGif, imagesToPng } from "../viz/grid.ts";
 import { readJsonIfExists, writeJsonAtomic } from "../io/atomic.ts";
@@ -85,8 +85,11 @@ export async function loadRunModel(runDir: string): Promise<TrainedModel> {
   return await loadTrainedModel(runDir);
 }
 
-/** The "InfoGAN (modified)" snapshot the trainer saves just before CR switches on, or null when the run has none. */
-export async function loadSnapshotBeforeCr(runDir: string): Promise<TrainedModel | null> {
+/**
+ * The folder (relative to the run) of the "InfoGAN (modified)" snapshot the trainer saves just before CR switches on,
+ * e.g. `snapshots/before-cr-1500`, or null when the run has none.
+ */
+export async function snapshotBeforeCr(runDir: string): Promise<string | null> {
   let snap: string | null = null;
   try {
     for await (const e of Deno.readDir(join(runDir, "snapshots"))) {
@@ -95,7 +98,13 @@ export async function loadSnapshotBeforeCr(runDir: string): Promise<TrainedModel
   } catch {
     return null;
   }
-  return snap ? await loadTrainedModel(runDir, { checkpoint: `snapshots/${snap}` }) : null;
+  return snap ? `snapshots/${snap}` : null;
+}
+
+/** The model of `snapshotBeforeCr`, or null when the run has none. */
+export async function loadSnapshotBeforeCr(runDir: string): Promise<TrainedModel | null> {
+  const sub = await snapshotBeforeCr(runDir);
+  return sub ? await loadTrainedModel(runDir, { checkpoint: sub }) : null;
 }
 
 /** Reads a run's log.jsonl into rows (NaN losses were written as null). */
@@ -113,14 +122,14 @@ export async function readTrainingLog(runDir: string): Promise<Record<string, nu
 /**
  * The seven metrics (or `opts.metrics`) of an encoder on a ground-truth dataset, infogan-cr protocol at the profile's sample sizes, with
  * the metric randomness from `seed` (use the same seed for models that are compared). The full typed result is
- * written to `saveTo` when given (a run folder's metrics.json).
+ * written to `saveTo` when given (a run folder's metrics.json), with the scored checkpoint's iteration when given.
  */
 export async function scoreModel(
   encoder: Encoder,
   data: GroundTruthData,
   seed: number,
   profile: Profile,
-  opts: { backend?: string; saveTo?: string; metrics?: MetricName[] } = {},
+  opts: { backend?: string; saveTo?: string; metrics?: MetricName[]; checkpointIteration?: number } = {},
 ): Promise<Partial<Record<MetricKey, number>>> {
   const result = await evaluateMetrics(data, encoder, {
     protocol: "infogan-cr",
@@ -129,8 +138,35 @@ export async function scoreModel(
     backend: opts.backend,
     metrics: opts.metrics,
   });
+  if (opts.checkpointIteration !== undefined) result.checkpointIteration = opts.checkpointIteration;
   if (opts.saveTo) await writeJsonAtomic(opts.saveTo, result);
   return pickScores(result.scores as Record<string, number | undefined>);
+}
+
+/** What a saved metrics file must match to be reused instead of scoring again. */
+export interface ScoreRequest {
+  seed: number;
+  profile: Profile;
+  /** The iteration of the checkpoint to be scored; a file without one, or with another, is stale. */
+  checkpointIteration: number | undefined;
+  /** The metrics asked for, or undefined for all seven. */
+  metrics?: readonly string[];
+}
+
+/**
+ * The scores of a saved metrics file (infogan-cr protocol) when it answers `req`: same evaluation seed, profile and
+ * metrics, and the same checkpoint iteration (a folder trained further since must be scored again). Else null.
+ */
+export function reusableScores(previous: unknown, req: ScoreRequest): Partial<Record<MetricKey, number>> | null {
+  if (!previous || typeof previous !== "object") return null;
+  const p = previous as Partial<MetricsResult>;
+  if (p.seed !== req.seed || p.profile !== req.profile || p.protocol !== "infogan-cr" || !p.scores) return null;
+  if (req.checkpointIteration === undefined || p.checkpointIteration !== req.checkpointIteration) return null;
+  const had = Array.isArray(p.metrics) ? [...p.metrics].sort().join(",") : "";
+  if (req.metrics ? had !== [...req.metrics].sort().join(",") : p.metrics?.length !== METRIC_COLUMNS.length) {
+    return null;
+  }
+  return pickScores(p.scores as Record<string, number | undefined>);
 }
 
 /** The paper's seven columns out of a metrics result's `scores` (finite values only; a missing metric stays absent). */

@@ -89,6 +89,11 @@ export interface MetricsResult {
   metrics: MetricName[];
   seed: number;
   backend: string;
+  /**
+   * The training iteration of the scored checkpoint, when the encoder came from a run folder (set by the caller that
+   * loaded it: `deno task evaluate`, the experiments). A saved score is reused only for the same iteration.
+   */
+  checkpointIteration?: number;
   sampleSizes: {
     factorVaeGroups?: number;
     factorVaeEvalGroups?: number;

@@ -158,6 +158,30 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   return { tensors, state: parsed.state as Record<string, unknown> };
 }
 
+/**
+ * The training iteration recorded in a checkpoint's state.json (or its `.old` fallback), without reading the tensors;
+ * undefined when there is no checkpoint or its state records no iteration. Scores saved beside a run carry it, so a
+ * score of a shorter run is not reused for the same folder trained further.
+ */
+export async function checkpointIteration(dir: string): Promise<number | undefined> {
+  const clean = dir.replace(/\/+$/, "");
+  for (const root of [clean, `${clean}.old`]) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`${root}/state.json`);
+    } catch {
+      continue;
+    }
+    try {
+      const it = (JSON.parse(text) as { state?: { iteration?: unknown } }).state?.iteration;
+      return typeof it === "number" && Number.isInteger(it) ? it : undefined;
+    } catch {
+      throw new Error(`checkpoint: ${root}/state.json is corrupt (not JSON)`);
+    }
+  }
+  return undefined;
+}
+
 /** Whether `dir` holds a loadable checkpoint (or its `.old` fallback). */
 export async function hasCheckpoint(dir: string): Promise<boolean> {
   const clean = dir.replace(/\/+$/, "");
