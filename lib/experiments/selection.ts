@@ -299,16 +299,20 @@ export function baselineThreshold(untrained: number[], noiseSd: number, clearMar
 }
 
 /**
- * The InfoGAN-CR pool's untrained baseline: every pool seed's initial weights (the InfoGAN phase's iteration 0, drawn
- * from the seed exactly as its run drew them), scored like the members. A per-seed baseline, because an untrained
- * Q's score varies with its seed (0.25–0.46 on the cpu profile) and the bar takes the maximum.
+ * FactorVAE of each config's initial weights (a trainer created and not stepped, so drawn from the config's seed exactly
+ * as its run drew them), scored like the members; one resumable step keyed by the configs.
  */
-async function untrainedGan(ctx: ExperimentContext, data: Dataset): Promise<number[]> {
-  const configs = GAN_POOL_SEEDS[ctx.profile].map((seed) => pairedConfigs(ctx.profile, seed).phase);
-  return await ctx.step("untrained-gan-pool-seeds", async () => {
+async function scoreInitialWeights<C>(
+  ctx: ExperimentContext,
+  data: Dataset,
+  step: string,
+  configs: C[],
+  create: (config: C) => Promise<{ model(): TrainedModel; dispose(): void }>,
+): Promise<number[]> {
+  return await ctx.step(step, async () => {
     const out: number[] = [];
     for (const config of configs) {
-      const trainer = await createTrainer(config, { data });
+      const trainer = await create(config);
       try {
         const s = await scoreModel(trainer.model(), data, EVAL_SEED, ctx.profile, {
           backend: ctx.backend,
@@ -323,25 +327,25 @@ async function untrainedGan(ctx: ExperimentContext, data: Dataset): Promise<numb
   }, await jsonKey(configs));
 }
 
-/** The FactorVAE pool's untrained baseline: each VAE seed's initial weights, scored like the members. */
+/**
+ * The InfoGAN-CR pool's untrained baseline: every pool seed's initial weights (its InfoGAN phase at iteration 0). Per
+ * seed, because an untrained Q's score varies with its seed (0.25–0.46 on the cpu profile) and the bar takes the maximum.
+ */
+async function untrainedGan(ctx: ExperimentContext, data: Dataset): Promise<number[]> {
+  const configs = GAN_POOL_SEEDS[ctx.profile].map((seed) => pairedConfigs(ctx.profile, seed).phase);
+  return await scoreInitialWeights(ctx, data, "untrained-gan-pool-seeds", configs, (c) => createTrainer(c, { data }));
+}
+
+/** The FactorVAE pool's untrained baseline: each VAE seed's initial weights. */
 async function untrainedVae(ctx: ExperimentContext, data: Dataset): Promise<number[]> {
   const configs = VAE_POOL_SEEDS[ctx.profile].map((seed) => vaeConfig(ctx.profile, VAE_POOL_GAMMAS[0], seed));
-  return await ctx.step("untrained-vae", async () => {
-    const out: number[] = [];
-    for (const config of configs) {
-      const trainer = createVaeTrainer(config, { data });
-      try {
-        const s = await scoreModel(trainer.model(), data, EVAL_SEED, ctx.profile, {
-          backend: ctx.backend,
-          metrics: ["factor-vae", "mig"],
-        });
-        out.push(s.factorVae ?? NaN);
-      } finally {
-        trainer.dispose();
-      }
-    }
-    return out;
-  }, await jsonKey(configs));
+  return await scoreInitialWeights(
+    ctx,
+    data,
+    "untrained-vae",
+    configs,
+    (c) => Promise.resolve(createVaeTrainer(c, { data })),
+  );
 }
 
 /** Per-model listing: supervised FactorVAE and MIG next to each criterion's score, picks marked. */
