@@ -3,7 +3,7 @@
  *   [--profile smoke|cpu|paper] [--seed 0] [--snapshot SUBDIR] [--backend wasm]`
  *
  * Loads the run's trained model (lib/models/load.ts) and its dataset (the run's config.json), evaluates the metrics
- * (lib/metrics/evaluate.ts), writes runs/NAME/metrics.json atomically (or metrics-<snapshot>.json for --snapshot) and
+ * (lib/metrics/evaluate.ts), writes runs/NAME/metrics.json atomically (or metrics-snapshots_SUBDIR.json for --snapshot) and
  * prints a table with the paper's Table 1 values beside the measured ones, labelled as reference only.
  *
  * --profile defaults to the run's own profile from config.json (paper when absent). Only `paper` uses the published
@@ -54,7 +54,8 @@ export const command = defineCommand({
       type: "string",
       schema: z.string().min(1),
       placeholder: "SUBDIR",
-      doc: "score the run's snapshots/SUBDIR instead of its checkpoint, into metrics-SUBDIR.json",
+      doc: "score the run's snapshots/SUBDIR (`iter-500` or `snapshots/iter-500`) instead of its checkpoint, into " +
+        "metrics-snapshots_SUBDIR.json",
     },
     backend: backendFlag,
   },
@@ -112,6 +113,13 @@ if (import.meta.main) {
       );
     }
     const profile = flags.profile ?? Profile.catch("paper").parse(cfg.profile);
+    const { resolveSnapshot } = await import("../lib/train/run_folder.ts");
+    let snapshot: string | undefined;
+    try {
+      snapshot = flags.snapshot === undefined ? undefined : await resolveSnapshot(runDir, flags.snapshot);
+    } catch (e) {
+      throw new UsageError(`--snapshot: ${(e as Error).message}`);
+    }
     const { initBackend, shutdownBackend } = await import("../lib/backend.ts");
     const { datasetForConfig } = await import("../lib/data/registry.ts");
     const { loadTrainedModel } = await import("../lib/models/load.ts");
@@ -119,7 +127,7 @@ if (import.meta.main) {
     const { writeJsonAtomic } = await import("../lib/io/atomic.ts");
     const { checkpointIteration } = await import("../lib/train/checkpoint.ts");
     const backend = await initBackend({ backend: flags.backend });
-    const model = await loadTrainedModel(runDir, flags.snapshot ? { checkpoint: flags.snapshot } : {});
+    const model = await loadTrainedModel(runDir, snapshot ? { checkpoint: snapshot } : {});
     try {
       // The run's own data source: the original dSprites archive it recorded (checked by sha256), else the renderer.
       const data = await datasetForConfig(cfg as Parameters<typeof datasetForConfig>[0]);
@@ -134,9 +142,9 @@ if (import.meta.main) {
         backend: backend.description,
         onProgress: (m) => console.error(`  ${m}`),
       });
-      const name = flags.snapshot ? `metrics-${flags.snapshot.replaceAll("/", "_")}.json` : "metrics.json";
-      result.checkpointIteration = await checkpointIteration(`${runDir}/${flags.snapshot ?? "checkpoint"}`);
-      await writeJsonAtomic(`${runDir}/${name}`, { run: runDir, snapshot: flags.snapshot ?? null, ...result });
+      const name = snapshot ? `metrics-${snapshot.replaceAll("/", "_")}.json` : "metrics.json";
+      result.checkpointIteration = await checkpointIteration(`${runDir}/${snapshot ?? "checkpoint"}`);
+      await writeJsonAtomic(`${runDir}/${name}`, { run: runDir, snapshot: snapshot ?? null, ...result });
       console.log(metricsTable(result));
       if (result.protocol === "disentanglement-lib") console.log(`\n${dlibMirrorLines(flags.metrics).join("\n")}`);
       console.log(

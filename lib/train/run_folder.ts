@@ -36,6 +36,26 @@ export function firstNonFinite(
   return null;
 }
 
+/**
+ * The folder (relative to the run) of a snapshot named either by its path (`snapshots/iter-500`) or by its name alone
+ * (`iter-500`). An unknown one is an error naming the snapshots the run has.
+ */
+export async function resolveSnapshot(runDir: string, given: string): Promise<string> {
+  const name = given.replace(/^\.?\/+/, "").replace(/\/+$/, "");
+  const candidates = name.startsWith("snapshots/") ? [name] : [`snapshots/${name}`, name];
+  for (const c of candidates) if (await hasCheckpoint(`${runDir}/${c}`)) return c;
+  const have: string[] = [];
+  try {
+    for await (const e of Deno.readDir(`${runDir}/snapshots`)) if (e.isDirectory) have.push(e.name);
+  } catch { /* no snapshots folder */ }
+  have.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  throw new Error(
+    `snapshot "${given}": ${runDir} has no such snapshot (${
+      have.length ? `it has ${have.join(", ")}` : "it has no snapshots/ folder"
+    })`,
+  );
+}
+
 /** Refuses to start a fresh run in a folder that already holds a checkpoint. */
 export async function refuseOverwrite(runDir: string): Promise<void> {
   if (await hasCheckpoint(`${runDir}/checkpoint`)) {
