@@ -286,11 +286,10 @@ async function main(flags: Flags<typeof command.flags>): Promise<void> {
       // A score saved before the member was trained further describes another model: not used.
       const now = await checkpointIteration(`${members[i].dir}/checkpoint`);
       if (s !== undefined && typeof saved?.checkpointIteration === "number" && saved.checkpointIteration !== now) {
+        const file = `${members[i].dir}/metrics.json`;
         console.error(
-          `${
-            members[i].dir
-          }/metrics.json scored iteration ${saved.checkpointIteration}, the checkpoint is at ${now}: ` +
-            "not used (run `deno task evaluate` on it, or pass --supervised)",
+          `${file} scored iteration ${saved.checkpointIteration}, the checkpoint is at ${now}: not used ` +
+            "(run `deno task evaluate` on it, or pass --supervised)",
         );
         s = undefined;
       }

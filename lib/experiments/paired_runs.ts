@@ -106,8 +106,7 @@ export function pairedJobs(profile: Profile, seeds = claimsPlan(profile).seeds):
 /**
  * Scores a run folder's model (or one of its checkpoints) with the infogan-cr protocol at the context's profile sizes,
  * writing `<runDir>/<file>`; a file already there with the same seed, profile, protocol, metrics and checkpoint iteration
- * is reused (another
- * experiment of the report may have scored the same run).
+ * is reused (another experiment of the report may have scored the same run).
  */
 export async function scoreRunFile(
   ctx: ExperimentContext,
