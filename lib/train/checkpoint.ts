@@ -133,8 +133,7 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void>
  */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const clean = dir.replace(/\/+$/, "");
-  let root = clean;
-  if (!(await exists(`${clean}/state.json`)) && (await exists(`${clean}.old/state.json`))) root = `${clean}.old`;
+  const root = (await checkpointRoot(dir)) ?? clean;
   const statePath = `${root}/state.json`;
   let parsed: { groups?: unknown; state?: unknown };
   try {
@@ -164,26 +163,29 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
  * score of a shorter run is not reused for the same folder trained further.
  */
 export async function checkpointIteration(dir: string): Promise<number | undefined> {
-  const clean = dir.replace(/\/+$/, "");
-  for (const root of [clean, `${clean}.old`]) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(`${root}/state.json`);
-    } catch {
-      continue;
-    }
-    try {
-      const it = (JSON.parse(text) as { state?: { iteration?: unknown } }).state?.iteration;
-      return typeof it === "number" && Number.isInteger(it) ? it : undefined;
-    } catch {
-      throw new Error(`checkpoint: ${root}/state.json is corrupt (not JSON)`);
-    }
+  const root = await checkpointRoot(dir);
+  if (root === null) return undefined;
+  let it: unknown;
+  try {
+    it = (JSON.parse(await Deno.readTextFile(`${root}/state.json`)) as { state?: { iteration?: unknown } }).state
+      ?.iteration;
+  } catch {
+    throw new Error(`checkpoint: ${root}/state.json is corrupt (not JSON)`);
   }
-  return undefined;
+  return typeof it === "number" && Number.isInteger(it) ? it : undefined;
+}
+
+/**
+ * The folder holding `dir`'s checkpoint: `dir` itself, or `dir.old` when a save was interrupted between its two renames;
+ * null when neither has a state.json.
+ */
+async function checkpointRoot(dir: string): Promise<string | null> {
+  const clean = dir.replace(/\/+$/, "");
+  if (await exists(`${clean}/state.json`)) return clean;
+  return (await exists(`${clean}.old/state.json`)) ? `${clean}.old` : null;
 }
 
 /** Whether `dir` holds a loadable checkpoint (or its `.old` fallback). */
 export async function hasCheckpoint(dir: string): Promise<boolean> {
-  const clean = dir.replace(/\/+$/, "");
-  return (await exists(`${clean}/state.json`)) || (await exists(`${clean}.old/state.json`));
+  return (await checkpointRoot(dir)) !== null;
 }
